@@ -1,0 +1,7 @@
+//! The `users` function: builds its state once, then serves the `users` routes of the API.
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_http::Error> {
+    let app = redline_core::bootstrap(redline_core::Area::Users)?;
+    app.serve().await
+}

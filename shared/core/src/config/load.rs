@@ -1,0 +1,211 @@
+//! Reading the layers and resolving `${VAR:default}`.
+
+use super::{validate, Config, ConfigError, Environment};
+use serde_json::Value;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+const ENV_PREFIX: &str = "REDLINE__";
+
+/// Where the YAML layers come from.
+#[derive(Debug, Clone)]
+pub enum ConfigSource {
+    /// The files under `configs/` as they were when the binary was built.
+    Embedded,
+    /// `config.yaml` and `config.<env>.yaml` read from this directory at start-up.
+    Dir(PathBuf),
+}
+
+pub(crate) fn embedded_file(name: &str) -> Option<&'static str> {
+    match name {
+        "config.yaml" => Some(include_str!("../../../../configs/config.yaml")),
+        "config.dev.yaml" => Some(include_str!("../../../../configs/config.dev.yaml")),
+        "config.test.yaml" => Some(include_str!("../../../../configs/config.test.yaml")),
+        "config.prod.yaml" => Some(include_str!("../../../../configs/config.prod.yaml")),
+        _ => None,
+    }
+}
+
+/// Loads the configuration of this process: `REDLINE_ENV`, `REDLINE_CONFIG_DIR`, `REDLINE__*`.
+pub fn load() -> Result<Config, ConfigError> {
+    let vars: HashMap<String, String> = std::env::vars().collect();
+    let source = match vars.get("REDLINE_CONFIG_DIR") {
+        Some(dir) if !dir.is_empty() => ConfigSource::Dir(PathBuf::from(dir)),
+        _ => ConfigSource::Embedded,
+    };
+    load_from(&source, &vars)
+}
+
+/// Loads from an explicit source and set of variables (tests pass their own).
+pub fn load_from(
+    source: &ConfigSource,
+    vars: &HashMap<String, String>,
+) -> Result<Config, ConfigError> {
+    let env_name = vars.get("REDLINE_ENV").map(String::as_str).unwrap_or("dev");
+    let env = Environment::parse(env_name).ok_or_else(|| ConfigError::Env {
+        var: "REDLINE_ENV".into(),
+        reason: format!("`{env_name}` is not one of dev, test, prod"),
+    })?;
+
+    let mut builder = config::Config::builder();
+    for name in [
+        "config.yaml".to_string(),
+        format!("config.{}.yaml", env.name()),
+    ] {
+        let text = read_layer(source, &name)?;
+        builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Yaml));
+    }
+    for (var, value) in vars {
+        if let Some(path) = var.strip_prefix(ENV_PREFIX) {
+            let key = path.to_ascii_lowercase().replace("__", ".");
+            builder = builder
+                .set_override(key, value.as_str())
+                .map_err(|e| ConfigError::Env {
+                    var: var.clone(),
+                    reason: e.to_string(),
+                })?;
+        }
+    }
+    let layered = builder.build().map_err(|e| ConfigError::File {
+        file: "configs".into(),
+        reason: e.to_string(),
+    })?;
+    let mut tree: Value = layered
+        .try_deserialize()
+        .map_err(|e| ConfigError::key("(root)", e.to_string()))?;
+    interpolate(&mut tree, "", vars)?;
+    if let Value::Object(map) = &mut tree {
+        map.insert("env".into(), Value::String(env.name().into()));
+    }
+
+    // A second pass through `config` gives its lenient scalars: "5432" from a variable is a port.
+    let resolved = config::Config::builder()
+        .add_source(config::File::from_str(
+            &tree.to_string(),
+            config::FileFormat::Json,
+        ))
+        .build()
+        .map_err(|e| ConfigError::key("(root)", e.to_string()))?;
+    let typed: Config = resolved.try_deserialize().map_err(describe_error)?;
+    validate::validate(&typed)?;
+    Ok(typed)
+}
+
+fn read_layer(source: &ConfigSource, name: &str) -> Result<String, ConfigError> {
+    match source {
+        ConfigSource::Embedded => {
+            embedded_file(name)
+                .map(str::to_owned)
+                .ok_or_else(|| ConfigError::File {
+                    file: name.into(),
+                    reason: "no such embedded configuration file".into(),
+                })
+        }
+        ConfigSource::Dir(dir) => {
+            let path = dir.join(name);
+            std::fs::read_to_string(&path).map_err(|e| ConfigError::File {
+                file: path.display().to_string(),
+                reason: e.to_string(),
+            })
+        }
+    }
+}
+
+/// `config` reports "missing field `x`" or "... for key `a.b`"; either way a key is named.
+fn describe_error(error: config::ConfigError) -> ConfigError {
+    let text = error.to_string();
+    let key = text
+        .split("for key `")
+        .nth(1)
+        .and_then(|rest| rest.split('`').next())
+        .unwrap_or("(root)")
+        .to_string();
+    let reason = text.split(" for key `").next().unwrap_or(&text).to_string();
+    ConfigError::key(key, reason)
+}
+
+/// Replaces `${VAR}` and `${VAR:default}` in every string value.
+fn interpolate(
+    value: &mut Value,
+    key: &str,
+    vars: &HashMap<String, String>,
+) -> Result<(), ConfigError> {
+    match value {
+        Value::String(text) if text.contains("${") => {
+            *text = expand(text, key, vars)?;
+        }
+        Value::Object(map) => {
+            for (name, child) in map.iter_mut() {
+                let child_key = if key.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{key}.{name}")
+                };
+                interpolate(child, &child_key, vars)?;
+            }
+        }
+        Value::Array(items) => {
+            for (index, child) in items.iter_mut().enumerate() {
+                interpolate(child, &format!("{key}[{index}]"), vars)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn expand(text: &str, key: &str, vars: &HashMap<String, String>) -> Result<String, ConfigError> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| ConfigError::key(key, "unterminated `${` placeholder"))?;
+        let expression = &after[..end];
+        let (name, default) = match expression.split_once(':') {
+            Some((name, default)) => (name, Some(default)),
+            None => (expression, None),
+        };
+        match (vars.get(name), default) {
+            (Some(value), _) => out.push_str(value),
+            (None, Some(default)) => out.push_str(default),
+            (None, None) => {
+                return Err(ConfigError::key(
+                    key,
+                    format!("environment variable {name} is not set and has no default"),
+                ))
+            }
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn expands_placeholders_with_and_without_defaults() {
+        let env = vars(&[("HOST", "db.internal")]);
+        assert_eq!(
+            expand("${HOST:localhost}:${PORT:5432}", "k", &env).unwrap(),
+            "db.internal:5432"
+        );
+        assert_eq!(expand("${EMPTY:}", "k", &env).unwrap(), "");
+        let error = expand("${MISSING}", "database.host", &env).unwrap_err();
+        assert!(error.to_string().contains("database.host"));
+        assert!(error.to_string().contains("MISSING"));
+        assert!(expand("${BROKEN", "k", &env).is_err());
+    }
+}

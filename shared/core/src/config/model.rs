@@ -1,0 +1,201 @@
+//! The typed configuration tree. Every key has a default in `configs/config.yaml`.
+
+use super::{duration, Secret};
+use serde::Deserialize;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Filled from `REDLINE_ENV` by the loader, never from a file.
+    #[serde(default)]
+    pub env: Environment,
+    pub service: ServiceConfig,
+    pub log: LogConfig,
+    pub database: DatabaseConfig,
+    pub redis: RedisConfig,
+    pub auth: AuthConfig,
+    pub rate_limits: RateLimits,
+    pub crypto: CryptoConfig,
+    pub health: HealthConfig,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Dev,
+    Test,
+    Prod,
+}
+
+impl Environment {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "dev" => Some(Environment::Dev),
+            "test" => Some(Environment::Test),
+            "prod" => Some(Environment::Prod),
+            _ => None,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Environment::Dev => "dev",
+            Environment::Test => "test",
+            Environment::Prod => "prod",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// A `tracing` filter such as `info` or `redline_core=debug,info`.
+    pub level: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SslMode {
+    Disable,
+    Require,
+    VerifyFull,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseConfig {
+    pub host: String,
+    pub port: u16,
+    pub dbname: String,
+    pub user: String,
+    pub password: Secret,
+    pub sslmode: SslMode,
+    /// PEM bundle of trusted CAs for `verify-full` (e.g. the RDS bundle); system roots when unset.
+    pub ca_file: Option<String>,
+    pub pool_size: usize,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub connect_timeout: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub statement_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RedisConfig {
+    /// `redis://` or `rediss://`, with `user:password@` for AUTH.
+    pub url: Secret,
+    pub key_prefix: String,
+    pub ca_file: Option<String>,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub connect_timeout: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub response_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    pub captcha: CaptchaConfig,
+    pub lockout: LockoutConfig,
+    pub tokens: TokenConfig,
+    pub password: PasswordConfig,
+    pub totp: TotpConfig,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CaptchaDelivery {
+    /// Codes for sms/email captchas go to a Redis list (dev and test only).
+    Outbox,
+    /// No channel: sms/email captchas are refused.
+    Disabled,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptchaConfig {
+    pub enabled: bool,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub ttl: Duration,
+    pub max_guesses: u32,
+    pub fixed_code: Option<Secret>,
+    /// How long an expired captcha still answers `CAPTCHA_EXPIRED` before it is forgotten.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub expired_retention: Duration,
+    pub delivery: CaptchaDelivery,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockoutConfig {
+    pub max_attempts: u32,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub window: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub duration: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub access_ttl: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub refresh_ttl: Duration,
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub session_max: Duration,
+    pub issuer: String,
+    pub audience: String,
+    /// JSON signing key set (private keys, current first): the `auth` function's alone.
+    pub signing_keys: Option<Secret>,
+    /// JWK Set of public keys: what every other function verifies tokens with.
+    pub verification_keys: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordConfig {
+    /// Argon2id memory cost in KiB, iterations and lanes.
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TotpConfig {
+    /// The issuer shown in authenticator apps.
+    pub issuer: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    pub captcha: u32,
+    pub login: u32,
+    pub register: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CryptoConfig {
+    /// JSON `{"current": 2, "keys": {"1": "<base64 32 bytes>", "2": "..."}}` for AES-256-GCM.
+    pub data_keys: Option<Secret>,
+    /// base64 of 32 bytes: the HMAC-SHA-256 key of the e-mail and phone blind indexes.
+    pub blind_index_key: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HealthConfig {
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub check_timeout: Duration,
+}

@@ -1,0 +1,189 @@
+//! Start-up checks: every error names its key. `prod` refuses development shortcuts.
+
+use super::load::embedded_file;
+use super::{CaptchaDelivery, Config, ConfigError, Environment, SslMode};
+use std::time::Duration;
+
+pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
+    check_ranges(config)?;
+    if config.env == Environment::Prod {
+        check_prod(config)?;
+    }
+    Ok(())
+}
+
+fn positive(key: &str, value: Duration) -> Result<(), ConfigError> {
+    if value.is_zero() {
+        return Err(ConfigError::key(key, "must be greater than zero"));
+    }
+    Ok(())
+}
+
+fn at_least(key: &str, value: u64, min: u64) -> Result<(), ConfigError> {
+    if value < min {
+        return Err(ConfigError::key(key, format!("must be at least {min}")));
+    }
+    Ok(())
+}
+
+fn check_ranges(config: &Config) -> Result<(), ConfigError> {
+    let db = &config.database;
+    at_least("database.pool_size", db.pool_size as u64, 1)?;
+    positive("database.connect_timeout", db.connect_timeout)?;
+    positive("database.statement_timeout", db.statement_timeout)?;
+    positive("redis.connect_timeout", config.redis.connect_timeout)?;
+    positive("redis.response_timeout", config.redis.response_timeout)?;
+    let url = config.redis.url.expose();
+    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+        return Err(ConfigError::key(
+            "redis.url",
+            "must start with redis:// or rediss://",
+        ));
+    }
+
+    let captcha = &config.auth.captcha;
+    positive("auth.captcha.ttl", captcha.ttl)?;
+    at_least("auth.captcha.max_guesses", captcha.max_guesses.into(), 1)?;
+    if let Some(code) = &captcha.fixed_code {
+        let code = code.expose();
+        if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(ConfigError::key(
+                "auth.captcha.fixed_code",
+                "must be 6 ASCII letters or digits",
+            ));
+        }
+    }
+
+    let lockout = &config.auth.lockout;
+    at_least("auth.lockout.max_attempts", lockout.max_attempts.into(), 1)?;
+    positive("auth.lockout.window", lockout.window)?;
+    positive("auth.lockout.duration", lockout.duration)?;
+
+    let tokens = &config.auth.tokens;
+    positive("auth.tokens.access_ttl", tokens.access_ttl)?;
+    positive("auth.tokens.refresh_ttl", tokens.refresh_ttl)?;
+    if tokens.session_max < tokens.refresh_ttl {
+        return Err(ConfigError::key(
+            "auth.tokens.session_max",
+            "must not be shorter than auth.tokens.refresh_ttl",
+        ));
+    }
+    if tokens.issuer.is_empty() {
+        return Err(ConfigError::key("auth.tokens.issuer", "must not be empty"));
+    }
+    if tokens.audience.is_empty() {
+        return Err(ConfigError::key(
+            "auth.tokens.audience",
+            "must not be empty",
+        ));
+    }
+
+    let password = &config.auth.password;
+    argon2::Params::new(
+        password.memory_kib,
+        password.iterations,
+        password.parallelism,
+        None,
+    )
+    .map_err(|e| ConfigError::key("auth.password", format!("invalid Argon2id parameters: {e}")))?;
+
+    at_least("rate_limits.captcha", config.rate_limits.captcha.into(), 1)?;
+    at_least("rate_limits.login", config.rate_limits.login.into(), 1)?;
+    at_least(
+        "rate_limits.register",
+        config.rate_limits.register.into(),
+        1,
+    )?;
+    positive("health.check_timeout", config.health.check_timeout)?;
+    Ok(())
+}
+
+fn check_prod(config: &Config) -> Result<(), ConfigError> {
+    let captcha = &config.auth.captcha;
+    if !captcha.enabled {
+        return Err(ConfigError::key(
+            "auth.captcha.enabled",
+            "prod refuses a disabled captcha",
+        ));
+    }
+    if captcha.fixed_code.is_some() {
+        return Err(ConfigError::key(
+            "auth.captcha.fixed_code",
+            "prod refuses a fixed captcha code",
+        ));
+    }
+    if captcha.delivery == CaptchaDelivery::Outbox {
+        return Err(ConfigError::key(
+            "auth.captcha.delivery",
+            "prod refuses the development outbox",
+        ));
+    }
+    if config.database.sslmode == SslMode::Disable {
+        return Err(ConfigError::key(
+            "database.sslmode",
+            "prod refuses unencrypted database connections",
+        ));
+    }
+    let shipped = development_values();
+    let guarded = [
+        (
+            "auth.tokens.signing_keys",
+            config.auth.tokens.signing_keys.as_ref().map(|s| s.expose()),
+        ),
+        (
+            "auth.tokens.verification_keys",
+            config.auth.tokens.verification_keys.as_deref(),
+        ),
+        (
+            "crypto.data_keys",
+            config.crypto.data_keys.as_ref().map(|s| s.expose()),
+        ),
+        (
+            "crypto.blind_index_key",
+            config.crypto.blind_index_key.as_ref().map(|s| s.expose()),
+        ),
+    ];
+    for (key, value) in guarded {
+        let Some(value) = value else { continue };
+        let is_shipped = shipped
+            .iter()
+            .any(|(k, v)| k == key && normalise(v) == normalise(value));
+        let compact = normalise(value);
+        if is_shipped || compact.contains("\"kid\":\"dev-") || compact.contains("\"kid\":\"test-") {
+            return Err(ConfigError::key(key, "prod refuses development keys"));
+        }
+    }
+    Ok(())
+}
+
+fn normalise(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).collect()
+}
+
+/// The key material shipped in the dev and test layers: never acceptable in prod.
+fn development_values() -> Vec<(String, String)> {
+    let keys = [
+        "auth.tokens.signing_keys",
+        "auth.tokens.verification_keys",
+        "crypto.data_keys",
+        "crypto.blind_index_key",
+    ];
+    let mut found = Vec::new();
+    for file in ["config.dev.yaml", "config.test.yaml"] {
+        let Some(text) = embedded_file(file) else {
+            continue;
+        };
+        let Ok(layer) = config::Config::builder()
+            .add_source(config::File::from_str(text, config::FileFormat::Yaml))
+            .build()
+        else {
+            continue;
+        };
+        for key in keys {
+            if let Ok(value) = layer.get_string(key) {
+                found.push((key.to_string(), value));
+            }
+        }
+    }
+    found
+}

@@ -1,0 +1,214 @@
+//! Personal data at rest: AES-256-GCM with versioned keys, and keyed blind indexes.
+//!
+//! Ciphertext layout: version (4 bytes, big-endian) | nonce (12) | ciphertext and tag.
+//! The field name is the associated data, so an e-mail ciphertext cannot pose as a phone.
+
+use crate::config::{ConfigError, Secret};
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::hmac;
+use base64::Engine;
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PiiError {
+    #[error("ciphertext is malformed")]
+    Malformed,
+    #[error("no data key with version {0}")]
+    UnknownVersion(u32),
+    #[error("ciphertext failed authentication")]
+    Authentication,
+}
+
+pub struct DataKeys {
+    current: u32,
+    keys: BTreeMap<u32, LessSafeKey>,
+}
+
+#[derive(serde::Deserialize)]
+struct DataKeysJson {
+    current: u32,
+    keys: BTreeMap<String, String>,
+}
+
+fn decode_key(key: &str, text: &str) -> Result<Vec<u8>, ConfigError> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| ConfigError::key(key, "is not valid base64"))?;
+    if bytes.len() != 32 {
+        return Err(ConfigError::key(key, "must decode to exactly 32 bytes"));
+    }
+    Ok(bytes)
+}
+
+impl DataKeys {
+    pub fn from_config(secret: Option<&Secret>) -> Result<Self, ConfigError> {
+        const KEY: &str = "crypto.data_keys";
+        let secret = secret.ok_or_else(|| ConfigError::key(KEY, "is required"))?;
+        let parsed: DataKeysJson = serde_json::from_str(secret.expose()).map_err(|_| {
+            ConfigError::key(
+                KEY,
+                r#"must be JSON {"current": N, "keys": {"N": "<base64>"}}"#,
+            )
+        })?;
+        let mut keys = BTreeMap::new();
+        for (version, text) in &parsed.keys {
+            let version: u32 = version
+                .parse()
+                .map_err(|_| ConfigError::key(KEY, "key versions must be whole numbers"))?;
+            let bytes = decode_key(KEY, text)?;
+            let unbound = UnboundKey::new(&AES_256_GCM, &bytes)
+                .map_err(|_| ConfigError::key(KEY, "is not an AES-256 key"))?;
+            keys.insert(version, LessSafeKey::new(unbound));
+        }
+        if !keys.contains_key(&parsed.current) {
+            return Err(ConfigError::key(KEY, "has no key for its current version"));
+        }
+        Ok(DataKeys {
+            current: parsed.current,
+            keys,
+        })
+    }
+
+    pub fn current_version(&self) -> u32 {
+        self.current
+    }
+
+    pub fn encrypt(&self, field: &str, plaintext: &[u8]) -> Vec<u8> {
+        let key = &self.keys[&self.current];
+        let nonce = super::random::bytes::<NONCE_LEN>();
+        let mut sealed = plaintext.to_vec();
+        key.seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(field.as_bytes()),
+            &mut sealed,
+        )
+        .expect("AES-GCM sealing of a small buffer cannot fail");
+        let mut out = Vec::with_capacity(4 + NONCE_LEN + sealed.len());
+        out.extend_from_slice(&self.current.to_be_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&sealed);
+        out
+    }
+
+    pub fn decrypt(&self, field: &str, ciphertext: &[u8]) -> Result<Vec<u8>, PiiError> {
+        if ciphertext.len() < 4 + NONCE_LEN + 16 {
+            return Err(PiiError::Malformed);
+        }
+        let version = u32::from_be_bytes(ciphertext[..4].try_into().expect("4 bytes"));
+        let key = self
+            .keys
+            .get(&version)
+            .ok_or(PiiError::UnknownVersion(version))?;
+        let nonce: [u8; NONCE_LEN] = ciphertext[4..4 + NONCE_LEN].try_into().expect("12 bytes");
+        let mut buffer = ciphertext[4 + NONCE_LEN..].to_vec();
+        let plain = key
+            .open_in_place(
+                Nonce::assume_unique_for_key(nonce),
+                Aad::from(field.as_bytes()),
+                &mut buffer,
+            )
+            .map_err(|_| PiiError::Authentication)?;
+        Ok(plain.to_vec())
+    }
+
+    pub fn decrypt_string(&self, field: &str, ciphertext: &[u8]) -> Result<String, PiiError> {
+        String::from_utf8(self.decrypt(field, ciphertext)?).map_err(|_| PiiError::Malformed)
+    }
+
+    /// True when the ciphertext was sealed under an older key and should be re-encrypted.
+    pub fn is_stale(&self, ciphertext: &[u8]) -> bool {
+        ciphertext.len() >= 4
+            && u32::from_be_bytes(ciphertext[..4].try_into().expect("4 bytes")) != self.current
+    }
+}
+
+/// Keyed HMAC-SHA-256 over normalised values: equality lookups without storing plaintext.
+pub struct BlindIndex {
+    key: hmac::Key,
+}
+
+impl BlindIndex {
+    pub fn from_config(secret: Option<&Secret>) -> Result<Self, ConfigError> {
+        const KEY: &str = "crypto.blind_index_key";
+        let secret = secret.ok_or_else(|| ConfigError::key(KEY, "is required"))?;
+        let bytes = decode_key(KEY, secret.expose())?;
+        Ok(BlindIndex {
+            key: hmac::Key::new(hmac::HMAC_SHA256, &bytes),
+        })
+    }
+
+    /// `kind` separates domains, so an e-mail and a phone never share an index value.
+    pub fn index(&self, kind: &str, normalised: &str) -> Vec<u8> {
+        let mut context = hmac::Context::with_key(&self.key);
+        context.update(kind.as_bytes());
+        context.update(&[0]);
+        context.update(normalised.as_bytes());
+        context.sign().as_ref().to_vec()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const K1: &str = "1XCtt3HeVOFdM0LJlcf9FNe3KGAXwF+OMaH+NXFKLNY=";
+    const K2: &str = "UT1eYph+o3hPEkBTRPMLNnnjxrkakrNeMTh8wMq8WjM=";
+
+    fn keys(json: String) -> DataKeys {
+        DataKeys::from_config(Some(&Secret::new(json))).unwrap()
+    }
+
+    #[test]
+    fn round_trip_and_field_binding() {
+        let keys = keys(format!(r#"{{"current":1,"keys":{{"1":"{K1}"}}}}"#));
+        let sealed = keys.encrypt("email", b"a@example.com");
+        assert_eq!(keys.decrypt("email", &sealed).unwrap(), b"a@example.com");
+        assert!(matches!(
+            keys.decrypt("phone", &sealed),
+            Err(PiiError::Authentication)
+        ));
+        assert_ne!(
+            sealed,
+            keys.encrypt("email", b"a@example.com"),
+            "random nonce"
+        );
+    }
+
+    #[test]
+    fn older_versions_stay_readable_and_are_flagged_stale() {
+        let old = keys(format!(r#"{{"current":1,"keys":{{"1":"{K1}"}}}}"#));
+        let sealed = old.encrypt("email", b"x@example.com");
+        let rotated = keys(format!(
+            r#"{{"current":2,"keys":{{"1":"{K1}","2":"{K2}"}}}}"#
+        ));
+        assert_eq!(rotated.decrypt("email", &sealed).unwrap(), b"x@example.com");
+        assert!(rotated.is_stale(&sealed));
+        assert!(!rotated.is_stale(&rotated.encrypt("email", b"x")));
+        let dropped = keys(format!(r#"{{"current":2,"keys":{{"2":"{K2}"}}}}"#));
+        assert!(matches!(
+            dropped.decrypt("email", &sealed),
+            Err(PiiError::UnknownVersion(1))
+        ));
+    }
+
+    #[test]
+    fn bad_key_material_names_the_key() {
+        let error = DataKeys::from_config(Some(&Secret::new(
+            r#"{"current":1,"keys":{"1":"c2hvcnQ="}}"#,
+        )))
+        .err()
+        .unwrap();
+        assert!(error.to_string().contains("crypto.data_keys"));
+        let error = BlindIndex::from_config(None).err().unwrap();
+        assert!(error.to_string().contains("crypto.blind_index_key"));
+    }
+
+    #[test]
+    fn blind_index_is_keyed_and_domain_separated() {
+        let index = BlindIndex::from_config(Some(&Secret::new(K1))).unwrap();
+        let other = BlindIndex::from_config(Some(&Secret::new(K2))).unwrap();
+        assert_eq!(index.index("email", "a@b.c"), index.index("email", "a@b.c"));
+        assert_ne!(index.index("email", "a@b.c"), index.index("phone", "a@b.c"));
+        assert_ne!(index.index("email", "a@b.c"), other.index("email", "a@b.c"));
+    }
+}

@@ -1,0 +1,154 @@
+//! PostgreSQL: a small lazily-connecting pool with timeouts, TLS and statement timeouts.
+
+mod migrate;
+mod tls;
+
+pub use migrate::{migrate, MigrationReport, MIGRATIONS};
+
+use crate::config::DatabaseConfig;
+use crate::error::{ApiError, Unavailable};
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use std::future::Future;
+use std::time::Duration;
+use tokio_postgres::error::SqlState;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// Down, unreachable, timed out or shutting down: the client gets a 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A unique constraint refused a row; carries the constraint name.
+    #[error("unique violation on {0}")]
+    Unique(String),
+    #[error("database query failed: {0}")]
+    Query(String),
+}
+
+impl From<tokio_postgres::Error> for DbError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        let text = error.to_string();
+        match error.as_db_error() {
+            Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => {
+                DbError::Unique(db.constraint().unwrap_or_default().to_string())
+            }
+            Some(db) if is_availability(db.code()) => DbError::Unavailable(text),
+            Some(_) => DbError::Query(text),
+            // No server error code: the connection itself failed or was closed.
+            None => DbError::Unavailable(text),
+        }
+    }
+}
+
+fn is_availability(code: &SqlState) -> bool {
+    [
+        SqlState::QUERY_CANCELED,
+        SqlState::ADMIN_SHUTDOWN,
+        SqlState::CRASH_SHUTDOWN,
+        SqlState::CANNOT_CONNECT_NOW,
+        SqlState::TOO_MANY_CONNECTIONS,
+        SqlState::CONNECTION_FAILURE,
+        SqlState::CONNECTION_EXCEPTION,
+        SqlState::READ_ONLY_SQL_TRANSACTION,
+    ]
+    .contains(code)
+}
+
+impl From<deadpool_postgres::PoolError> for DbError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        match error {
+            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            other => DbError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(error: DbError) -> Self {
+        match error {
+            DbError::Unavailable(cause) => ApiError::Unavailable(Unavailable::Database(cause)),
+            other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The pool of one execution environment. Nothing connects until the first query.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    op_timeout: Duration,
+}
+
+pub type Client = deadpool_postgres::Object;
+
+impl Db {
+    pub fn new(config: &DatabaseConfig) -> Result<Self, crate::config::ConfigError> {
+        let mut pg = tokio_postgres::Config::new();
+        pg.host(&config.host)
+            .port(config.port)
+            .dbname(&config.dbname)
+            .user(&config.user)
+            .password(config.password.expose())
+            .application_name("redline")
+            .connect_timeout(config.connect_timeout)
+            .keepalives(true)
+            .options(format!(
+                "-c statement_timeout={}",
+                config.statement_timeout.as_millis()
+            ));
+        pg.ssl_mode(match config.sslmode {
+            crate::config::SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+            _ => tokio_postgres::config::SslMode::Require,
+        });
+        let tls = tls::connector(config)?;
+        let manager = Manager::from_config(
+            pg,
+            tls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(config.pool_size)
+            .runtime(Runtime::Tokio1)
+            .wait_timeout(Some(config.connect_timeout))
+            .create_timeout(Some(config.connect_timeout))
+            .recycle_timeout(Some(config.connect_timeout))
+            .build()
+            .map_err(|e| crate::config::ConfigError::key("database", e.to_string()))?;
+        Ok(Db {
+            pool,
+            // Server-side statement_timeout bounds a query; this bounds a dead network too.
+            op_timeout: config.connect_timeout + config.statement_timeout,
+        })
+    }
+
+    /// A pooled connection; a closed one is replaced, so a restarted server is picked up.
+    pub async fn client(&self) -> Result<Client, DbError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Runs one database operation under the operation timeout.
+    pub async fn timed<T>(
+        &self,
+        operation: impl Future<Output = Result<T, DbError>>,
+    ) -> Result<T, DbError> {
+        match tokio::time::timeout(self.op_timeout, operation).await {
+            Ok(result) => result,
+            Err(_) => Err(DbError::Unavailable("operation timed out".into())),
+        }
+    }
+
+    /// `SELECT 1` for the health check.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        self.timed(async {
+            let client = self.client().await?;
+            client.simple_query("SELECT 1").await?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub fn status(&self) -> deadpool_postgres::Status {
+        self.pool.status()
+    }
+}

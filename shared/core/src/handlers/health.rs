@@ -1,0 +1,257 @@
+//! `/health/live`, `/health/ready` and `/health`: checks run concurrently, each bounded.
+
+use crate::error::ApiError;
+use crate::http::response::Reply;
+use crate::state::AppState;
+use futures_util::future::join_all;
+use futures_util::FutureExt;
+use serde::Serialize;
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::time::{Instant, SystemTime};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Healthy,
+    Degraded,
+    Unhealthy,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckResult {
+    pub status: Status,
+    pub message: String,
+    pub duration_ms: u64,
+    pub required: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    pub status: Status,
+    pub timestamp: String,
+    pub duration_ms: u64,
+    pub version: String,
+    pub checks: BTreeMap<&'static str, CheckResult>,
+}
+
+/// What a check found: status, a message safe to show, optional details.
+type Finding = (Status, String, Option<Value>);
+type CheckFuture<'a> = Pin<Box<dyn Future<Output = Finding> + Send + 'a>>;
+
+pub fn live() -> Reply {
+    Reply::ok(json!({ "status": "healthy" }))
+}
+
+pub async fn ready(state: &AppState) -> Result<Reply, ApiError> {
+    let report = run_checks(state).await;
+    let status = if report.status == Status::Unhealthy {
+        503
+    } else {
+        200
+    };
+    Ok(Reply::with_status(status, report))
+}
+
+pub async fn report(state: &AppState) -> Result<Reply, ApiError> {
+    ready(state).await
+}
+
+pub async fn run_checks(state: &AppState) -> HealthReport {
+    let started = Instant::now();
+    let mut checks: Vec<(&'static str, bool, CheckFuture<'_>)> = Vec::new();
+    if let Some(db) = state.optional_db() {
+        checks.push((
+            "database",
+            true,
+            Box::pin(async move {
+                match db.ping().await {
+                    Ok(()) => (Status::Healthy, "database reachable".into(), None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "database check failed");
+                        (Status::Unhealthy, "database unreachable".into(), None)
+                    }
+                }
+            }),
+        ));
+    }
+    if let Some(cache) = state.optional_cache() {
+        checks.push((
+            "cache",
+            true,
+            Box::pin(async move {
+                match cache.ping().await {
+                    Ok(()) => (Status::Healthy, "cache reachable".into(), None),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cache check failed");
+                        (Status::Unhealthy, "cache unreachable".into(), None)
+                    }
+                }
+            }),
+        ));
+    }
+    checks.push(("memory", false, Box::pin(async { memory_check() })));
+
+    let timeout = state.config.health.check_timeout;
+    let results = join_all(
+        checks
+            .into_iter()
+            .map(|(name, required, check)| async move {
+                let started = Instant::now();
+                let outcome =
+                    tokio::time::timeout(timeout, AssertUnwindSafe(check).catch_unwind()).await;
+                let (status, message, details, error) = match outcome {
+                    Ok(Ok((status, message, details))) => (status, message, details, None),
+                    Ok(Err(_)) => (
+                        Status::Unhealthy,
+                        "check failed".into(),
+                        None,
+                        Some("check panicked".into()),
+                    ),
+                    Err(_) => (
+                        Status::Unhealthy,
+                        "check timed out".into(),
+                        None,
+                        Some(format!("no answer within {} ms", timeout.as_millis())),
+                    ),
+                };
+                let error =
+                    error.or_else(|| (status == Status::Unhealthy).then(|| message.clone()));
+                (
+                    name,
+                    CheckResult {
+                        status,
+                        message,
+                        duration_ms: started.elapsed().as_millis() as u64,
+                        required,
+                        details,
+                        error,
+                    },
+                )
+            }),
+    )
+    .await;
+    let checks: BTreeMap<_, _> = results.into_iter().collect();
+    HealthReport {
+        status: overall(&checks),
+        timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        version: crate::telemetry::function_version(),
+        checks,
+    }
+}
+
+/// Any required check unhealthy → unhealthy; else anything not healthy → degraded.
+pub fn overall(checks: &BTreeMap<&'static str, CheckResult>) -> Status {
+    if checks
+        .values()
+        .any(|c| c.required && c.status == Status::Unhealthy)
+    {
+        Status::Unhealthy
+    } else if checks.values().any(|c| c.status != Status::Healthy) {
+        Status::Degraded
+    } else {
+        Status::Healthy
+    }
+}
+
+/// Resident memory against the function's memory size (Lambda), else the cgroup or host limit.
+fn memory_check() -> Finding {
+    let Some(used_kib) = read_kib("/proc/self/status", "VmRSS:") else {
+        return (Status::Degraded, "memory usage unknown".into(), None);
+    };
+    let (limit_kib, source) = memory_limit_kib();
+    let percent = used_kib as f64 * 100.0 / limit_kib.max(1) as f64;
+    let status = if percent > 95.0 {
+        Status::Unhealthy
+    } else if percent > 85.0 {
+        Status::Degraded
+    } else {
+        Status::Healthy
+    };
+    let details = json!({
+        "used_mb": used_kib / 1024,
+        "limit_mb": limit_kib / 1024,
+        "used_percent": (percent * 10.0).round() / 10.0,
+        "limit_source": source,
+    });
+    (
+        status,
+        format!("{percent:.1}% of memory in use"),
+        Some(details),
+    )
+}
+
+fn memory_limit_kib() -> (u64, &'static str) {
+    if let Some(mb) = std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        return (mb * 1024, "function");
+    }
+    if let Some(bytes) = std::fs::read_to_string("/sys/fs/cgroup/memory.max")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        return (bytes / 1024, "cgroup");
+    }
+    (
+        read_kib("/proc/meminfo", "MemTotal:").unwrap_or(u64::MAX / 2),
+        "host",
+    )
+}
+
+fn read_kib(path: &str, field: &str) -> Option<u64> {
+    std::fs::read_to_string(path)
+        .ok()?
+        .lines()
+        .find(|line| line.starts_with(field))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(status: Status, required: bool) -> CheckResult {
+        CheckResult {
+            status,
+            message: String::new(),
+            duration_ms: 0,
+            required,
+            details: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn overall_status_rules() {
+        let mut checks = BTreeMap::new();
+        checks.insert("database", check(Status::Healthy, true));
+        checks.insert("memory", check(Status::Healthy, false));
+        assert_eq!(overall(&checks), Status::Healthy);
+        checks.insert("memory", check(Status::Unhealthy, false));
+        assert_eq!(overall(&checks), Status::Degraded);
+        checks.insert("database", check(Status::Degraded, true));
+        assert_eq!(overall(&checks), Status::Degraded);
+        checks.insert("database", check(Status::Unhealthy, true));
+        assert_eq!(overall(&checks), Status::Unhealthy);
+    }
+
+    #[test]
+    fn memory_check_reads_this_process() {
+        let (status, _, details) = memory_check();
+        assert_ne!(status, Status::Unhealthy);
+        assert!(details.unwrap()["used_mb"].as_u64().is_some());
+    }
+}

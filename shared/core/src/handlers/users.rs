@@ -1,0 +1,64 @@
+//! `GET` and `DELETE /api/v1/users/me`.
+
+use super::{account_of, authenticate, Input};
+use crate::crypto::password::Verdict;
+use crate::domain::accounts::Accounts;
+use crate::domain::identity::{mask_email, mask_phone};
+use crate::domain::revocations;
+use crate::error::ApiError;
+use crate::http::response::Reply;
+use serde::Deserialize;
+use serde_json::json;
+
+pub async fn me(state: &crate::state::AppState, input: &Input<'_>) -> Result<Reply, ApiError> {
+    let claims = authenticate(state, input.incoming).await?;
+    let account = account_of(state, &claims).await?;
+    let keys = state.data_keys()?;
+    let email = keys
+        .decrypt_string("email", &account.email_cipher)
+        .map_err(ApiError::internal)?;
+    let phone = account
+        .phone_cipher
+        .as_deref()
+        .map(|cipher| keys.decrypt_string("phone", cipher))
+        .transpose()
+        .map_err(ApiError::internal)?;
+    Ok(Reply::ok(json!({
+        "id": account.id,
+        "username": account.username,
+        "email": mask_email(&email),
+        "phone": phone.as_deref().map(mask_phone),
+        "totp_enabled": account.totp_enabled,
+        "created_at": humantime::format_rfc3339_seconds(account.created_at).to_string(),
+    })))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct DeleteBody {
+    password: String,
+}
+
+pub async fn delete(state: &crate::state::AppState, input: &Input<'_>) -> Result<Reply, ApiError> {
+    let body: DeleteBody = input.body()?;
+    let claims = authenticate(state, input.incoming).await?;
+    let account = account_of(state, &claims).await?;
+    if body.password.is_empty() {
+        return Err(ApiError::Validation {
+            field: "password",
+            message: "password is required",
+        });
+    }
+    if state
+        .passwords
+        .verify(&body.password, &account.password_hash)
+        .await
+        == Verdict::Mismatch
+    {
+        return Err(ApiError::InvalidCredentials);
+    }
+    // Refresh families go with the row (ON DELETE CASCADE); access tokens fail on lookup.
+    Accounts { db: state.db()? }.delete(account.id).await?;
+    revocations::revoke(state.cache()?, &claims).await?;
+    Ok(Reply::ok(json!({ "deleted": true })))
+}

@@ -1,0 +1,299 @@
+//! The contract's route table, shared by every function (and by the `$default` route).
+
+use std::sync::OnceLock;
+
+/// The API area a route belongs to: one Lambda function each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Area {
+    Auth,
+    Users,
+    Greeter,
+    Health,
+}
+
+impl Area {
+    pub fn function_name(self) -> &'static str {
+        match self {
+            Area::Auth => "auth",
+            Area::Users => "users",
+            Area::Greeter => "greeter",
+            Area::Health => "health",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RouteId {
+    Captcha,
+    CaptchaVerify,
+    Register,
+    Login,
+    Logout,
+    Refresh,
+    LockStatus,
+    TotpSetup,
+    TotpEnable,
+    Jwks,
+    UsersMe,
+    UsersDelete,
+    Hello,
+    HealthLive,
+    HealthReady,
+    HealthReport,
+}
+
+/// Routes sharing a per-IP rate window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RateGroup {
+    Captcha,
+    Login,
+    Register,
+}
+
+impl RateGroup {
+    pub fn name(self) -> &'static str {
+        match self {
+            RateGroup::Captcha => "captcha",
+            RateGroup::Login => "login",
+            RateGroup::Register => "register",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    pub method: &'static str,
+    /// `matchit` syntax: `{name}` captures one segment.
+    pub path: &'static str,
+    pub id: RouteId,
+    pub area: Area,
+    pub rate_group: Option<RateGroup>,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    id: RouteId,
+    area: Area,
+    rate_group: Option<RateGroup>,
+) -> Route {
+    Route {
+        method,
+        path,
+        id,
+        area,
+        rate_group,
+    }
+}
+
+/// Every endpoint of the API contract. `template.yaml` must route exactly these.
+pub const ROUTES: &[Route] = &[
+    route(
+        "GET",
+        "/api/v1/auth/captcha",
+        RouteId::Captcha,
+        Area::Auth,
+        Some(RateGroup::Captcha),
+    ),
+    route(
+        "POST",
+        "/api/v1/auth/captcha/verify",
+        RouteId::CaptchaVerify,
+        Area::Auth,
+        Some(RateGroup::Captcha),
+    ),
+    route(
+        "POST",
+        "/api/v1/auth/register",
+        RouteId::Register,
+        Area::Auth,
+        Some(RateGroup::Register),
+    ),
+    route(
+        "POST",
+        "/api/v1/auth/login",
+        RouteId::Login,
+        Area::Auth,
+        Some(RateGroup::Login),
+    ),
+    route(
+        "POST",
+        "/api/v1/auth/logout",
+        RouteId::Logout,
+        Area::Auth,
+        None,
+    ),
+    route(
+        "POST",
+        "/api/v1/auth/refresh",
+        RouteId::Refresh,
+        Area::Auth,
+        None,
+    ),
+    route(
+        "GET",
+        "/api/v1/auth/lock-status/{identifier}",
+        RouteId::LockStatus,
+        Area::Auth,
+        None,
+    ),
+    route(
+        "POST",
+        "/api/v1/auth/totp/setup",
+        RouteId::TotpSetup,
+        Area::Auth,
+        None,
+    ),
+    route(
+        "POST",
+        "/api/v1/auth/totp/enable",
+        RouteId::TotpEnable,
+        Area::Auth,
+        None,
+    ),
+    route(
+        "GET",
+        "/.well-known/jwks.json",
+        RouteId::Jwks,
+        Area::Auth,
+        None,
+    ),
+    route(
+        "GET",
+        "/api/v1/users/me",
+        RouteId::UsersMe,
+        Area::Users,
+        None,
+    ),
+    route(
+        "DELETE",
+        "/api/v1/users/me",
+        RouteId::UsersDelete,
+        Area::Users,
+        None,
+    ),
+    route(
+        "GET",
+        "/helloworld/{name}",
+        RouteId::Hello,
+        Area::Greeter,
+        None,
+    ),
+    route(
+        "GET",
+        "/health/live",
+        RouteId::HealthLive,
+        Area::Health,
+        None,
+    ),
+    route(
+        "GET",
+        "/health/ready",
+        RouteId::HealthReady,
+        Area::Health,
+        None,
+    ),
+    route("GET", "/health", RouteId::HealthReport, Area::Health, None),
+];
+
+/// The result of matching a method and path against the table.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Match {
+    Found {
+        route: &'static Route,
+        params: Vec<(String, String)>,
+    },
+    MethodNotAllowed {
+        allow: String,
+    },
+    NotFound,
+}
+
+fn path_table() -> &'static matchit::Router<Vec<&'static Route>> {
+    static TABLE: OnceLock<matchit::Router<Vec<&'static Route>>> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut paths: Vec<(&'static str, Vec<&'static Route>)> = Vec::new();
+        for route in ROUTES {
+            match paths.iter_mut().find(|(path, _)| *path == route.path) {
+                Some((_, routes)) => routes.push(route),
+                None => paths.push((route.path, vec![route])),
+            }
+        }
+        let mut router = matchit::Router::new();
+        for (path, routes) in paths {
+            router
+                .insert(path, routes)
+                .expect("the route table has no conflicting paths");
+        }
+        router
+    })
+}
+
+/// Route first, then method: an unknown path is 404 whatever its method.
+pub fn match_route(method: &str, path: &str) -> Match {
+    let Ok(found) = path_table().at(path) else {
+        return Match::NotFound;
+    };
+    match found.value.iter().find(|r| r.method == method) {
+        Some(route) => Match::Found {
+            route,
+            params: found
+                .params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        },
+        None => Match::MethodNotAllowed {
+            allow: found
+                .value
+                .iter()
+                .map(|r| r.method)
+                .collect::<Vec<_>>()
+                .join(", "),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_routes_and_captures_parameters() {
+        match match_route("GET", "/api/v1/auth/lock-status/alice%40example.com") {
+            Match::Found { route, params } => {
+                assert_eq!(route.id, RouteId::LockStatus);
+                assert_eq!(
+                    params,
+                    vec![("identifier".into(), "alice%40example.com".into())]
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(matches!(
+            match_route("DELETE", "/api/v1/users/me"),
+            Match::Found { route, .. } if route.id == RouteId::UsersDelete
+        ));
+    }
+
+    #[test]
+    fn unknown_path_is_404_and_wrong_method_is_405_with_allow() {
+        assert_eq!(match_route("GET", "/nope"), Match::NotFound);
+        assert_eq!(
+            match_route("POST", "/api/v1/auth/lock-status"),
+            Match::NotFound
+        );
+        assert_eq!(
+            match_route("PUT", "/api/v1/users/me"),
+            Match::MethodNotAllowed {
+                allow: "GET, DELETE".into()
+            }
+        );
+        assert_eq!(
+            match_route("GET", "/api/v1/auth/login"),
+            Match::MethodNotAllowed {
+                allow: "POST".into()
+            }
+        );
+    }
+}
