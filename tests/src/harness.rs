@@ -1,0 +1,232 @@
+//! An isolated deployment per test: its own database (migrated), its own Redis key prefix, its
+//! own client IP, and the four HTTP functions built from the real configuration loader.
+
+use crate::events::{TestRequest, TestResponse};
+use crate::servers::{unique_prefix, TestDatabase};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{service_fn, Adapter, Context, LambdaEvent, Request, Service};
+use redline_core::config::{self, Config, ConfigSource};
+use redline_core::http::routes::{match_route, Match};
+use redline_core::http::App;
+use redline_core::state::AppState;
+use redline_core::Area;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The captcha code every test deployment issues unless a test says otherwise.
+pub const FIXED_CODE: &str = "T3ST42";
+
+pub struct TestEnv {
+    pub db: TestDatabase,
+    pub prefix: String,
+    vars: HashMap<String, String>,
+}
+
+impl TestEnv {
+    /// A fresh database (migrated) and key prefix, `REDLINE_ENV=test`, a fixed captcha code.
+    pub async fn new() -> Self {
+        Self::with(&[]).await
+    }
+
+    /// As [`TestEnv::new`], with `REDLINE__…` overrides (`("AUTH__CAPTCHA__TTL", "2s")`).
+    pub async fn with(overrides: &[(&str, &str)]) -> Self {
+        let db = TestDatabase::create().await;
+        let prefix = unique_prefix();
+        let mut vars = HashMap::new();
+        vars.insert("REDLINE_ENV".to_string(), "test".to_string());
+        vars.insert("REDLINE__DATABASE__DBNAME".into(), db.name().to_string());
+        vars.insert("REDLINE__DATABASE__HOST".into(), db.host().to_string());
+        vars.insert("REDLINE__DATABASE__PORT".into(), db.port().to_string());
+        vars.insert("REDLINE__DATABASE__USER".into(), db.user().to_string());
+        vars.insert("REDLINE__REDIS__KEY_PREFIX".into(), prefix.clone());
+        vars.insert(
+            "REDLINE__AUTH__CAPTCHA__FIXED_CODE".into(),
+            FIXED_CODE.into(),
+        );
+        for (key, value) in overrides {
+            vars.insert(format!("REDLINE__{key}"), value.to_string());
+        }
+        let env = TestEnv { db, prefix, vars };
+        env.migrate().await;
+        env
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.vars
+            .insert(format!("REDLINE__{key}"), value.to_string());
+    }
+
+    pub fn unset(&mut self, key: &str) {
+        self.vars.remove(&format!("REDLINE__{key}"));
+    }
+
+    pub fn config(&self) -> Result<Config, config::ConfigError> {
+        config::load_from(&ConfigSource::Embedded, &self.vars)
+    }
+
+    pub async fn migrate(&self) {
+        let config = self.config().expect("test configuration loads");
+        redline_core::ops::migrate::Migrator::new(&config)
+            .expect("migrator builds")
+            .run()
+            .await
+            .expect("migrations apply");
+    }
+
+    pub fn app(&self, area: Area) -> App {
+        let config = self.config().expect("test configuration loads");
+        App::new(AppState::build(config, area).expect("state builds"))
+    }
+
+    /// All four HTTP functions behind an HTTP API-like router.
+    pub fn api(&self) -> Api {
+        Api {
+            auth: self.app(Area::Auth),
+            users: self.app(Area::Users),
+            greeter: self.app(Area::Greeter),
+            health: self.app(Area::Health),
+        }
+    }
+
+    /// A Redis connection to the shared server, for tests that inspect keys.
+    pub async fn redis(&self) -> redis::aio::MultiplexedConnection {
+        redis::Client::open("redis://127.0.0.1:6379")
+            .unwrap()
+            .get_multiplexed_async_connection()
+            .await
+            .expect("shared Redis reachable")
+    }
+
+    /// Every message in this deployment's development outbox.
+    pub async fn outbox(&self) -> Vec<Value> {
+        let mut conn = self.redis().await;
+        let items: Vec<String> = redis::cmd("LRANGE")
+            .arg(format!("{}outbox", self.prefix))
+            .arg(0)
+            .arg(-1)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        items
+            .iter()
+            .map(|s| serde_json::from_str(s).unwrap())
+            .collect()
+    }
+}
+
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(1);
+
+fn next_request_id() -> String {
+    let n = REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed);
+    format!(
+        "8f2c1d9e-0000-4000-8000-{:012x}",
+        n + std::process::id() as u64 * 1_000_000
+    )
+}
+
+/// Invokes one function with the event a request becomes, through lambda_http's own event
+/// parsing and response serialisation, as the runtime would.
+pub async fn invoke(app: &App, request: &TestRequest) -> TestResponse {
+    let request_id = next_request_id();
+    let event = request.to_event(&request_id);
+    invoke_event(app, event, &request_id).await
+}
+
+pub async fn invoke_event(app: &App, event: Value, request_id: &str) -> TestResponse {
+    let payload: LambdaRequest = serde_json::from_value(event).expect("a valid Lambda HTTP event");
+    let mut context = Context::default();
+    context.request_id = request_id.to_string();
+    context.deadline = (std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis()
+        + 30_000) as u64;
+    context.invoked_function_arn =
+        "arn:aws:lambda:us-east-1:123456789012:function:redline-test:live".into();
+    let app = app.clone();
+    let mut adapter = Adapter::from(service_fn(move |req: Request| {
+        let app = app.clone();
+        async move { Ok::<_, Infallible>(app.handle(req).await) }
+    }));
+    let response = adapter
+        .call(LambdaEvent::new(payload, context))
+        .await
+        .expect("the handler never errors");
+    TestResponse::from_lambda_json(serde_json::to_value(response).unwrap())
+}
+
+pub struct Api {
+    pub auth: App,
+    pub users: App,
+    pub greeter: App,
+    pub health: App,
+}
+
+impl Api {
+    /// Routes as the HTTP API does: a known method and path to its function, anything else to
+    /// the `$default` route (the health function).
+    pub async fn send(&self, request: TestRequest) -> TestResponse {
+        let app = match match_route(&request.method, &request.path) {
+            Match::Found { route, .. } => match route.area {
+                Area::Auth => &self.auth,
+                Area::Users => &self.users,
+                Area::Greeter => &self.greeter,
+                Area::Health => &self.health,
+            },
+            _ => &self.health,
+        };
+        invoke(app, &request).await
+    }
+
+    /// Registers with the fixed captcha; panics unless the answer is 200.
+    pub async fn register(&self, username: &str, password: &str, email: &str, phone: Option<&str>) {
+        let captcha_id = self.image_captcha().await;
+        let mut body = json!({
+            "username": username, "password": password, "email": email,
+            "captcha_id": captcha_id, "captcha_code": FIXED_CODE,
+        });
+        if let Some(phone) = phone {
+            body["phone"] = json!(phone);
+        }
+        self.send(TestRequest::post("/api/v1/auth/register").json(body))
+            .await
+            .expect(200, "");
+    }
+
+    pub async fn image_captcha(&self) -> String {
+        let response = self
+            .send(TestRequest::get("/api/v1/auth/captcha").query("captcha_type", "image"))
+            .await;
+        response.expect(200, "");
+        response.body["captcha_id"].as_str().unwrap().to_string()
+    }
+
+    /// A login attempt with a fresh fixed-code captcha.
+    pub async fn login(&self, username: &str, password: &str) -> TestResponse {
+        self.login_with(json!({ "username": username, "password": password }))
+            .await
+    }
+
+    pub async fn login_with(&self, mut body: Value) -> TestResponse {
+        if body.get("captcha_id").is_none() {
+            body["captcha_id"] = json!(self.image_captcha().await);
+            body["captcha_code"] = json!(FIXED_CODE);
+        }
+        self.send(TestRequest::post("/api/v1/auth/login").json(body))
+            .await
+    }
+
+    /// Registers and logs in; returns (access, refresh).
+    pub async fn signed_in(&self, username: &str) -> (String, String) {
+        let email = format!("{}@example.com", username.to_lowercase());
+        self.register(username, "passw0rd!", &email, None).await;
+        let response = self.login(username, "passw0rd!").await;
+        response.expect(200, "");
+        (
+            response.body["access_token"].as_str().unwrap().to_string(),
+            response.body["refresh_token"].as_str().unwrap().to_string(),
+        )
+    }
+}
