@@ -230,3 +230,14 @@ impl Api {
         )
     }
 }
+
+/// Rate windows are fixed 60 s windows: a test that counts requests starts well inside one.
+pub async fn wait_for_fresh_rate_window() {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    if now % 60 > 50 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - now % 60)).await;
+    }
+}

@@ -52,6 +52,9 @@ pub enum ApiError {
     TotpRequired,
     #[error("totp invalid")]
     TotpInvalid,
+    /// Enabling TOTP with a code that does not match the pending secret (a 400, not a 401).
+    #[error("totp code does not match the pending secret")]
+    TotpSetupInvalid,
     #[error("token missing")]
     TokenMissing,
     #[error("invalid token format")]
@@ -135,6 +138,11 @@ impl ApiError {
             }
             ApiError::TotpRequired => (400, "TOTP_REQUIRED", "a TOTP code is required"),
             ApiError::TotpInvalid => (401, "TOTP_INVALID", "TOTP code is invalid"),
+            ApiError::TotpSetupInvalid => (
+                400,
+                "TOTP_INVALID",
+                "TOTP code does not match the pending secret",
+            ),
             ApiError::TokenMissing => (401, "TOKEN_MISSING", "authorization token is missing"),
             ApiError::InvalidTokenFormat => (
                 401,

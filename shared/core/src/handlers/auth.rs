@@ -586,13 +586,13 @@ pub async fn totp_enable(state: &AppState, input: &Input<'_>) -> Result<Reply, A
     let account = account_of(state, &claims).await?;
     let keys = state.data_keys()?;
     let Some(pending) = account.totp_pending.as_deref() else {
-        return Err(ApiError::TotpInvalid);
+        return Err(ApiError::TotpSetupInvalid);
     };
     let secret = keys.decrypt("totp", pending).map_err(ApiError::internal)?;
     if body.code.trim().is_empty()
         || !totp::verify_once(state.cache()?, account.id, &secret, &body.code).await?
     {
-        return Err(ApiError::TotpInvalid);
+        return Err(ApiError::TotpSetupInvalid);
     }
     Accounts { db: state.db()? }
         .enable_totp(account.id, &keys.encrypt("totp", &secret))
