@@ -6,7 +6,8 @@ use serde_json::json;
 use std::time::Duration;
 
 fn verify(id: &str, code: &str) -> TestRequest {
-    TestRequest::post("/api/v1/auth/captcha/verify").json(json!({"captcha_id": id, "captcha_code": code}))
+    TestRequest::post("/api/v1/auth/captcha/verify")
+        .json(json!({"captcha_id": id, "captcha_code": code}))
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -22,7 +23,10 @@ async fn image_captcha_is_a_png_data_url_with_a_long_random_id() {
     assert!(id.len() >= 32, "at least 128 bits");
     let data = response.body["image_data"].as_str().unwrap();
     let png = base64::engine::general_purpose::STANDARD
-        .decode(data.strip_prefix("data:image/png;base64,").expect("a PNG data URL"))
+        .decode(
+            data.strip_prefix("data:image/png;base64,")
+                .expect("a PNG data URL"),
+        )
         .unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     let other = api
@@ -110,14 +114,22 @@ async fn sms_and_email_codes_go_to_the_outbox_bound_to_their_target() {
 async fn sms_and_email_need_a_valid_target() {
     let env = TestEnv::new().await;
     let api = env.api();
-    for (kind, target) in [("sms", ""), ("sms", "12345"), ("email", "nobody"), ("email", "")] {
+    for (kind, target) in [
+        ("sms", ""),
+        ("sms", "12345"),
+        ("email", "nobody"),
+        ("email", ""),
+    ] {
         let mut request = TestRequest::get("/api/v1/auth/captcha").query("captcha_type", kind);
         if !target.is_empty() {
             request = request.query("target", target);
         }
         let response = api.send(request).await;
         response.expect(400, "VALIDATION_ERROR");
-        assert_eq!(response.body["metadata"]["field"], "target", "{kind} {target}");
+        assert_eq!(
+            response.body["metadata"]["field"], "target",
+            "{kind} {target}"
+        );
     }
 }
 
@@ -141,9 +153,15 @@ async fn without_a_delivery_channel_sms_and_email_are_refused() {
 async fn verify_rules() {
     let env = TestEnv::new().await;
     let api = env.api();
-    api.send(verify("", "x")).await.expect(400, "CAPTCHA_ID_REQUIRED");
-    api.send(verify("x", "")).await.expect(400, "CAPTCHA_CODE_REQUIRED");
-    api.send(verify("unknown-id", "123456")).await.expect(400, "CAPTCHA_INVALID");
+    api.send(verify("", "x"))
+        .await
+        .expect(400, "CAPTCHA_ID_REQUIRED");
+    api.send(verify("x", ""))
+        .await
+        .expect(400, "CAPTCHA_CODE_REQUIRED");
+    api.send(verify("unknown-id", "123456"))
+        .await
+        .expect(400, "CAPTCHA_INVALID");
 
     let id = api.image_captcha().await;
     let response = api.send(verify(&id, "WRONG1")).await;
@@ -152,7 +170,9 @@ async fn verify_rules() {
     let response = api.send(verify(&id, &FIXED_CODE.to_lowercase())).await;
     assert_eq!(response.body, json!({"success": true}));
     // Consumed by its first successful use.
-    api.send(verify(&id, FIXED_CODE)).await.expect(400, "CAPTCHA_INVALID");
+    api.send(verify(&id, FIXED_CODE))
+        .await
+        .expect(400, "CAPTCHA_INVALID");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -164,7 +184,9 @@ async fn too_many_wrong_guesses_destroy_the_captcha() {
         let response = api.send(verify(&id, "NOPE00")).await;
         assert_eq!(response.body, json!({"success": false}));
     }
-    api.send(verify(&id, FIXED_CODE)).await.expect(400, "CAPTCHA_INVALID");
+    api.send(verify(&id, FIXED_CODE))
+        .await
+        .expect(400, "CAPTCHA_INVALID");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -178,13 +200,17 @@ async fn expired_captchas_say_so_for_a_while_then_are_forgotten() {
     let id = api.image_captcha().await;
     let second = api.image_captcha().await;
     tokio::time::sleep(Duration::from_millis(1200)).await;
-    api.send(verify(&id, FIXED_CODE)).await.expect(400, "CAPTCHA_EXPIRED");
+    api.send(verify(&id, FIXED_CODE))
+        .await
+        .expect(400, "CAPTCHA_EXPIRED");
     let response = api
         .login_with(json!({"username": "x", "password": "y", "captcha_id": second, "captcha_code": FIXED_CODE}))
         .await;
     response.expect(400, "CAPTCHA_EXPIRED");
     tokio::time::sleep(Duration::from_millis(2200)).await;
-    api.send(verify(&id, FIXED_CODE)).await.expect(400, "CAPTCHA_INVALID");
+    api.send(verify(&id, FIXED_CODE))
+        .await
+        .expect(400, "CAPTCHA_INVALID");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -192,28 +218,38 @@ async fn register_and_login_require_and_consume_the_captcha() {
     let env = TestEnv::new().await;
     let api = env.api();
     let register = |body: serde_json::Value| TestRequest::post("/api/v1/auth/register").json(body);
-    api.send(register(json!({"username": "alice", "password": "passw0rd1", "email": "a@example.com"})))
-        .await
-        .expect(400, "CAPTCHA_REQUIRED");
+    api.send(register(
+        json!({"username": "alice", "password": "passw0rd1", "email": "a@example.com"}),
+    ))
+    .await
+    .expect(400, "CAPTCHA_REQUIRED");
     let id = api.image_captcha().await;
-    api.send(register(json!({"username": "alice", "password": "passw0rd1", "email": "a@example.com",
-                             "captcha_id": id, "captcha_code": "WRONG1"})))
-        .await
-        .expect(400, "CAPTCHA_INVALID");
+    api.send(register(
+        json!({"username": "alice", "password": "passw0rd1", "email": "a@example.com",
+                             "captcha_id": id, "captcha_code": "WRONG1"}),
+    ))
+    .await
+    .expect(400, "CAPTCHA_INVALID");
     // A right code passes and is consumed even though a later check (the password) fails.
     let id = api.image_captcha().await;
-    api.send(register(json!({"username": "alice", "password": "short", "email": "a@example.com",
-                             "captcha_id": id, "captcha_code": FIXED_CODE})))
-        .await
-        .expect(400, "VALIDATION_ERROR");
-    api.send(register(json!({"username": "alice", "password": "passw0rd1", "email": "a@example.com",
-                             "captcha_id": id, "captcha_code": FIXED_CODE})))
-        .await
-        .expect(400, "CAPTCHA_INVALID");
+    api.send(register(
+        json!({"username": "alice", "password": "short", "email": "a@example.com",
+                             "captcha_id": id, "captcha_code": FIXED_CODE}),
+    ))
+    .await
+    .expect(400, "VALIDATION_ERROR");
+    api.send(register(
+        json!({"username": "alice", "password": "passw0rd1", "email": "a@example.com",
+                             "captcha_id": id, "captcha_code": FIXED_CODE}),
+    ))
+    .await
+    .expect(400, "CAPTCHA_INVALID");
 
-    api.send(TestRequest::post("/api/v1/auth/login").json(json!({"username": "alice", "password": "x"})))
-        .await
-        .expect(400, "CAPTCHA_REQUIRED");
+    api.send(
+        TestRequest::post("/api/v1/auth/login").json(json!({"username": "alice", "password": "x"})),
+    )
+    .await
+    .expect(400, "CAPTCHA_REQUIRED");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -225,9 +261,12 @@ async fn a_disabled_captcha_is_not_asked_for() {
     })))
     .await
     .expect(200, "");
-    api.send(TestRequest::post("/api/v1/auth/login").json(json!({"username": "carol", "password": "passw0rd1"})))
-        .await
-        .expect(200, "");
+    api.send(
+        TestRequest::post("/api/v1/auth/login")
+            .json(json!({"username": "carol", "password": "passw0rd1"})),
+    )
+    .await
+    .expect(200, "");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -235,7 +274,11 @@ async fn captcha_and_verify_share_a_per_ip_rate_window() {
     let env = TestEnv::with(&[("RATE_LIMITS__CAPTCHA", "3")]).await;
     redline_tests::harness::wait_for_fresh_rate_window().await;
     let api = env.api();
-    let get = || TestRequest::get("/api/v1/auth/captcha").query("captcha_type", "image").from_ip("203.0.113.5");
+    let get = || {
+        TestRequest::get("/api/v1/auth/captcha")
+            .query("captcha_type", "image")
+            .from_ip("203.0.113.5")
+    };
     let first = api.send(get()).await;
     first.expect(200, "");
     assert_eq!(first.header("x-ratelimit-limit"), Some("3"));
@@ -243,7 +286,9 @@ async fn captcha_and_verify_share_a_per_ip_rate_window() {
     let reset: u64 = first.header("x-ratelimit-reset").unwrap().parse().unwrap();
     assert!((1..=60).contains(&reset));
     api.send(get()).await.expect(200, "");
-    api.send(verify("x", "y").from_ip("203.0.113.5")).await.expect(400, "CAPTCHA_INVALID");
+    api.send(verify("x", "y").from_ip("203.0.113.5"))
+        .await
+        .expect(400, "CAPTCHA_INVALID");
     let limited = api.send(get()).await;
     limited.expect(429, "RATE_LIMITED");
     assert_eq!(limited.header("x-ratelimit-remaining"), Some("0"));
@@ -261,7 +306,11 @@ async fn captcha_and_verify_share_a_per_ip_rate_window() {
     // Another client is not affected, and neither is another group.
     api.send(get().from_ip("203.0.113.6")).await.expect(200, "");
     let login = api
-        .send(TestRequest::post("/api/v1/auth/login").from_ip("203.0.113.5").json(json!({})))
+        .send(
+            TestRequest::post("/api/v1/auth/login")
+                .from_ip("203.0.113.5")
+                .json(json!({})),
+        )
         .await;
     login.expect(400, "VALIDATION_ERROR");
     assert_eq!(login.header("x-ratelimit-limit"), Some("1000"));
@@ -279,8 +328,14 @@ async fn behind_an_alb_the_client_is_the_rightmost_forwarded_address() {
             .from_ip(peer)
             .json(json!({}))
     };
-    api.send(request("1.1.1.1", "198.51.100.20")).await.expect(400, "CAPTCHA_REQUIRED");
+    api.send(request("1.1.1.1", "198.51.100.20"))
+        .await
+        .expect(400, "CAPTCHA_REQUIRED");
     // A different spoofed left-most entry does not buy a new window.
-    api.send(request("2.2.2.2", "198.51.100.20")).await.expect(429, "RATE_LIMITED");
-    api.send(request("2.2.2.2", "198.51.100.21")).await.expect(400, "CAPTCHA_REQUIRED");
+    api.send(request("2.2.2.2", "198.51.100.20"))
+        .await
+        .expect(429, "RATE_LIMITED");
+    api.send(request("2.2.2.2", "198.51.100.21"))
+        .await
+        .expect(400, "CAPTCHA_REQUIRED");
 }
