@@ -32,7 +32,11 @@ impl TestEnv {
 
     /// As [`TestEnv::new`], with `REDLINE__…` overrides (`("AUTH__CAPTCHA__TTL", "2s")`).
     pub async fn with(overrides: &[(&str, &str)]) -> Self {
-        let db = TestDatabase::create().await;
+        Self::on(TestDatabase::create().await, overrides).await
+    }
+
+    /// A deployment on a given database (e.g. on a cluster the test owns and will stop).
+    pub async fn on(db: TestDatabase, overrides: &[(&str, &str)]) -> Self {
         let prefix = unique_prefix();
         let mut vars = HashMap::new();
         vars.insert("REDLINE_ENV".to_string(), "test".to_string());

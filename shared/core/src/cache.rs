@@ -23,6 +23,20 @@ impl From<CacheError> for ApiError {
     }
 }
 
+/// How a bounded command failed: a broken connection is worth one retry, nothing else is.
+enum Retry {
+    Connection(String),
+    Final(String),
+}
+
+impl From<Retry> for CacheError {
+    fn from(retry: Retry) -> Self {
+        match retry {
+            Retry::Connection(e) | Retry::Final(e) => CacheError(e),
+        }
+    }
+}
+
 pub struct Cache {
     client: redis::Client,
     manager: OnceCell<ConnectionManager>,
@@ -90,39 +104,63 @@ impl Cache {
         Ok(manager.clone())
     }
 
-    /// Runs a command or pipeline with a hard bound, so a hung server cannot hang a request.
+    /// Runs a command with a hard bound, so a hung server cannot hang a request.
     pub async fn query<T: redis::FromRedisValue>(
         &self,
         command: &redis::Cmd,
     ) -> Result<T, CacheError> {
-        let mut conn = self.conn().await?;
-        self.bounded(command.query_async(&mut conn)).await
+        self.with_reconnect(|mut conn| async move { command.query_async(&mut conn).await })
+            .await
     }
 
     pub async fn pipeline<T: redis::FromRedisValue>(
         &self,
         pipeline: &redis::Pipeline,
     ) -> Result<T, CacheError> {
-        let mut conn = self.conn().await?;
-        self.bounded(pipeline.query_async(&mut conn)).await
+        self.with_reconnect(|mut conn| async move { pipeline.query_async(&mut conn).await })
+            .await
     }
 
     pub async fn script<T: redis::FromRedisValue>(
         &self,
-        invocation: redis::ScriptInvocation<'_>,
+        invocation: &redis::ScriptInvocation<'_>,
     ) -> Result<T, CacheError> {
-        let mut conn = self.conn().await?;
-        self.bounded(invocation.invoke_async(&mut conn)).await
+        self.with_reconnect(|mut conn| async move { invocation.invoke_async(&mut conn).await })
+            .await
+    }
+
+    /// A connection broken by a Redis restart fails the first command sent on it; the manager
+    /// then reconnects. Retrying once after such an error makes the first request after a
+    /// recovery succeed instead of paying for the stale connection.
+    async fn with_reconnect<T, F, Fut>(&self, operation: F) -> Result<T, CacheError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        let first = self.bounded(operation(self.conn().await?)).await;
+        match first {
+            Err(Retry::Connection(_)) => self
+                .bounded(operation(self.conn().await?))
+                .await
+                .map_err(CacheError::from),
+            other => other.map_err(CacheError::from),
+        }
     }
 
     async fn bounded<T>(
         &self,
         future: impl std::future::Future<Output = redis::RedisResult<T>>,
-    ) -> Result<T, CacheError> {
+    ) -> Result<T, Retry> {
         match tokio::time::timeout(self.response_timeout + Duration::from_millis(250), future).await
         {
-            Ok(result) => result.map_err(CacheError::from),
-            Err(_) => Err(CacheError("command timed out".into())),
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(e))
+                if e.is_connection_dropped() || e.is_io_error() || e.is_unrecoverable_error() =>
+            {
+                Err(Retry::Connection(e.to_string()))
+            }
+            Ok(Err(e)) => Err(Retry::Final(e.to_string())),
+            Err(_) => Err(Retry::Final("command timed out".into())),
         }
     }
 

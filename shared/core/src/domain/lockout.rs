@@ -69,7 +69,7 @@ impl Lockout<'_> {
             .arg(self.config.max_attempts)
             .arg(unlock_time)
             .arg(self.config.duration.as_millis() as u64);
-        self.cache.script(invocation).await
+        self.cache.script(&invocation).await
     }
 
     pub async fn reset(&self, subject: &str) -> Result<(), CacheError> {

@@ -63,7 +63,7 @@ pub async fn verify_once(
         .key(cache.key(&format!("totp:last:{user_id}")))
         .arg(step)
         .arg(STEP * 4);
-    let claimed: i32 = cache.script(invocation).await?;
+    let claimed: i32 = cache.script(&invocation).await?;
     Ok(claimed == 1)
 }
 
