@@ -49,6 +49,8 @@ fn is_availability(code: &SqlState) -> bool {
         SqlState::CONNECTION_FAILURE,
         SqlState::CONNECTION_EXCEPTION,
         SqlState::READ_ONLY_SQL_TRANSACTION,
+        SqlState::INVALID_AUTHORIZATION_SPECIFICATION,
+        SqlState::INVALID_PASSWORD,
     ]
     .contains(code)
 }
@@ -56,7 +58,8 @@ fn is_availability(code: &SqlState) -> bool {
 impl From<deadpool_postgres::PoolError> for DbError {
     fn from(error: deadpool_postgres::PoolError) -> Self {
         match error {
-            deadpool_postgres::PoolError::Backend(e) => e.into(),
+            // Whatever stops a new connection (refused, TLS, authentication) is an outage to
+            // the client; the cause is logged.
             other => DbError::Unavailable(other.to_string()),
         }
     }

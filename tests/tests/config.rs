@@ -1,0 +1,281 @@
+//! Configuration: layers, overrides, `${VAR:default}`, durations, validation, prod refusals.
+
+use redline_core::config::{load_from, ConfigSource, Environment, SslMode};
+use redline_core::state::AppState;
+use redline_core::Area;
+use std::collections::HashMap;
+use std::time::Duration;
+
+const PROD_SIGNING: &str = r#"{"keys":[{"kid":"prod-2026-11","alg":"EdDSA","private_key":"MC4CAQAwBQYDK2VwBCIEID7/AanzjXukYMV70BENchM3Vm/yR5XaBzNIYBdPZJOh"}]}"#;
+const PROD_DATA_KEYS: &str =
+    r#"{"current":1,"keys":{"1":"R4esEQCfiO7VIIeq3MXkqgVZOFlN2T/VdzuOE6u6m7I="}}"#;
+const PROD_INDEX_KEY: &str = "a+4FE+oVT1ZJrKIWHX9LIfb6zSLMJ3jmpVnhhWJ4R3Q=";
+
+fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn prod_vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
+    let mut all = vars(&[
+        ("REDLINE_ENV", "prod"),
+        ("DB_HOST", "db.internal"),
+        ("DB_PASSWORD", "pw"),
+        ("REDIS_URL", "rediss://cache.internal:6379"),
+        ("REDLINE__AUTH__TOKENS__SIGNING_KEYS", PROD_SIGNING),
+        ("REDLINE__CRYPTO__DATA_KEYS", PROD_DATA_KEYS),
+        ("REDLINE__CRYPTO__BLIND_INDEX_KEY", PROD_INDEX_KEY),
+    ]);
+    all.extend(vars(extra));
+    all
+}
+
+fn error_of(vars: HashMap<String, String>) -> String {
+    load_from(&ConfigSource::Embedded, &vars)
+        .err()
+        .expect("configuration is refused")
+        .to_string()
+}
+
+#[test]
+fn shipped_environments_load_with_the_contract_defaults() {
+    let dev = load_from(&ConfigSource::Embedded, &HashMap::new()).unwrap();
+    assert_eq!(dev.env, Environment::Dev);
+    assert_eq!(
+        dev.auth
+            .captcha
+            .fixed_code
+            .as_ref()
+            .map(|c| c.expose().to_string()),
+        Some("424242".into())
+    );
+    assert_eq!(dev.auth.captcha.ttl, Duration::from_secs(300));
+    assert_eq!(dev.auth.captcha.max_guesses, 5);
+    assert_eq!(dev.auth.lockout.max_attempts, 5);
+    assert_eq!(dev.auth.lockout.window, Duration::from_secs(900));
+    assert_eq!(dev.auth.lockout.duration, Duration::from_secs(1800));
+    assert_eq!(dev.auth.tokens.access_ttl, Duration::from_secs(900));
+    assert_eq!(dev.auth.tokens.refresh_ttl, Duration::from_secs(7 * 86400));
+    assert_eq!(dev.auth.tokens.session_max, Duration::from_secs(30 * 86400));
+    assert_eq!(
+        (
+            dev.auth.tokens.issuer.as_str(),
+            dev.auth.tokens.audience.as_str()
+        ),
+        ("redline", "redline-api")
+    );
+    assert_eq!(
+        (
+            dev.rate_limits.captcha,
+            dev.rate_limits.login,
+            dev.rate_limits.register
+        ),
+        (10, 10, 5)
+    );
+
+    let test = load_from(&ConfigSource::Embedded, &vars(&[("REDLINE_ENV", "test")])).unwrap();
+    assert!(
+        test.rate_limits.captcha >= 1000
+            && test.rate_limits.login >= 1000
+            && test.rate_limits.register >= 1000
+    );
+
+    let prod = load_from(&ConfigSource::Embedded, &prod_vars(&[])).unwrap();
+    assert_eq!(prod.env, Environment::Prod);
+    assert_eq!(prod.database.host, "db.internal");
+    assert_eq!(prod.database.sslmode, SslMode::VerifyFull);
+    assert!(prod.auth.captcha.enabled && prod.auth.captcha.fixed_code.is_none());
+}
+
+#[test]
+fn environment_variables_override_and_are_typed() {
+    let config = load_from(
+        &ConfigSource::Embedded,
+        &vars(&[
+            ("REDLINE__AUTH__CAPTCHA__TTL", "30s"),
+            ("REDLINE__DATABASE__PORT", "6543"),
+            ("REDLINE__RATE_LIMITS__LOGIN", "42"),
+            ("REDLINE__AUTH__CAPTCHA__ENABLED", "false"),
+            ("REDLINE__AUTH__CAPTCHA__FIXED_CODE", "123456"),
+            ("PGHOST", "10.1.2.3"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(config.auth.captcha.ttl, Duration::from_secs(30));
+    assert_eq!(config.database.port, 6543);
+    assert_eq!(config.rate_limits.login, 42);
+    assert!(!config.auth.captcha.enabled);
+    assert_eq!(config.auth.captcha.fixed_code.unwrap().expose(), "123456");
+    assert_eq!(
+        config.database.host, "10.1.2.3",
+        "from ${{PGHOST:127.0.0.1}}"
+    );
+}
+
+#[test]
+fn errors_name_the_key() {
+    let cases = [
+        (
+            vars(&[("REDLINE__AUTH__CAPTCHA__TTL", "soon")]),
+            "auth.captcha.ttl",
+        ),
+        (
+            vars(&[("REDLINE__AUTH__LOCKOUT__MAX_ATTEMPTS", "many")]),
+            "auth.lockout.max_attempts",
+        ),
+        (
+            vars(&[("REDLINE__AUTH__LOCKOUT__MAX_ATTEMPTS", "0")]),
+            "auth.lockout.max_attempts",
+        ),
+        (vars(&[("REDLINE__AUTH__CAPTCHA__TTLL", "5s")]), "ttll"),
+        (
+            vars(&[("REDLINE__AUTH__TOKENS__SESSION_MAX", "1d")]),
+            "auth.tokens.session_max",
+        ),
+        (
+            vars(&[("REDLINE__AUTH__CAPTCHA__FIXED_CODE", "12")]),
+            "auth.captcha.fixed_code",
+        ),
+        (
+            vars(&[("REDLINE__DATABASE__SSLMODE", "prefer")]),
+            "database.sslmode",
+        ),
+        (vars(&[("REDLINE__REDIS__URL", "http://x")]), "redis.url"),
+        (
+            vars(&[("REDLINE__AUTH__PASSWORD__MEMORY_KIB", "1")]),
+            "auth.password",
+        ),
+        (vars(&[("REDLINE_ENV", "staging")]), "REDLINE_ENV"),
+        (
+            prod_vars(&[])
+                .into_iter()
+                .filter(|(k, _)| k != "DB_HOST")
+                .collect(),
+            "DB_HOST",
+        ),
+    ];
+    for (vars, key) in cases {
+        let message = error_of(vars.clone());
+        assert!(
+            message.contains(key),
+            "{key} not named in: {message} ({vars:?})"
+        );
+    }
+    let missing_host = error_of(
+        prod_vars(&[])
+            .into_iter()
+            .filter(|(k, _)| k != "DB_HOST")
+            .collect(),
+    );
+    assert!(missing_host.contains("database.host"), "{missing_host}");
+}
+
+#[test]
+fn prod_refuses_development_shortcuts() {
+    let dev = load_from(&ConfigSource::Embedded, &HashMap::new()).unwrap();
+    let dev_keys = dev.auth.tokens.signing_keys.unwrap().expose().to_string();
+    let dev_data = dev.crypto.data_keys.unwrap().expose().to_string();
+    let cases = [
+        (
+            vec![("REDLINE__AUTH__CAPTCHA__ENABLED", "false")],
+            "auth.captcha.enabled",
+        ),
+        (
+            vec![("REDLINE__AUTH__CAPTCHA__FIXED_CODE", "424242")],
+            "auth.captcha.fixed_code",
+        ),
+        (
+            vec![("REDLINE__AUTH__CAPTCHA__DELIVERY", "outbox")],
+            "auth.captcha.delivery",
+        ),
+        (
+            vec![("REDLINE__DATABASE__SSLMODE", "disable")],
+            "database.sslmode",
+        ),
+        (
+            vec![("REDLINE__AUTH__TOKENS__SIGNING_KEYS", dev_keys.as_str())],
+            "auth.tokens.signing_keys",
+        ),
+        (
+            vec![("REDLINE__CRYPTO__DATA_KEYS", dev_data.as_str())],
+            "crypto.data_keys",
+        ),
+        (
+            vec![(
+                "REDLINE__AUTH__TOKENS__SIGNING_KEYS",
+                r#"{"keys":[{"kid": "dev-copy","alg":"EdDSA","private_key":"x"}]}"#,
+            )],
+            "auth.tokens.signing_keys",
+        ),
+    ];
+    for (overrides, key) in cases {
+        let message = error_of(prod_vars(&overrides));
+        assert!(
+            message.contains(key) && message.contains("prod"),
+            "{key}: {message}"
+        );
+    }
+}
+
+#[test]
+fn a_config_directory_replaces_the_embedded_files() {
+    let dir = std::env::temp_dir().join(format!("redline-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let base = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../configs/config.yaml"
+    ))
+    .unwrap();
+    std::fs::write(
+        dir.join("config.yaml"),
+        base.replace("name: redline", "name: from-disk"),
+    )
+    .unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/config.dev.yaml"),
+        dir.join("config.dev.yaml"),
+    )
+    .unwrap();
+    let config = load_from(&ConfigSource::Dir(dir.clone()), &HashMap::new()).unwrap();
+    assert_eq!(config.service.name, "from-disk");
+    std::fs::remove_file(dir.join("config.dev.yaml")).unwrap();
+    let message = load_from(&ConfigSource::Dir(dir.clone()), &HashMap::new())
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(message.contains("config.dev.yaml"), "{message}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn secrets_never_show_in_debug_output() {
+    let config = load_from(&ConfigSource::Embedded, &prod_vars(&[])).unwrap();
+    let debug = format!("{config:?}");
+    for secret in ["\"pw\"", "MC4CAQAw", "R4esEQCf", PROD_INDEX_KEY] {
+        assert!(!debug.contains(secret), "{secret} leaked into Debug");
+    }
+}
+
+#[test]
+fn each_function_requires_only_its_own_keys() {
+    let mut config = load_from(&ConfigSource::Embedded, &vars(&[("REDLINE_ENV", "test")])).unwrap();
+    config.auth.tokens.signing_keys = None;
+    // users verifies with the public set and never needs the private one.
+    assert!(AppState::build(config.clone(), Area::Users).is_ok());
+    let error = AppState::build(config.clone(), Area::Auth)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("auth.tokens.signing_keys"), "{error}");
+    config.auth.tokens.verification_keys = None;
+    let error = AppState::build(config.clone(), Area::Users)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("auth.tokens.verification_keys"), "{error}");
+    config.crypto.data_keys = None;
+    assert!(AppState::build(config.clone(), Area::Health).is_ok());
+    assert!(AppState::build(config, Area::Greeter).is_ok());
+}
