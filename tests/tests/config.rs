@@ -34,8 +34,7 @@ fn prod_vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
 
 fn error_of(vars: HashMap<String, String>) -> String {
     load_from(&ConfigSource::Embedded, &vars)
-        .err()
-        .expect("configuration is refused")
+        .expect_err("configuration is refused")
         .to_string()
 }
 

@@ -1,0 +1,112 @@
+//! Structured request logs, and what they must never contain.
+
+use redline_tests::{TestEnv, TestRequest, FIXED_CODE};
+use serde_json::{json, Value};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn request_logs_are_json_and_free_of_secrets_and_personal_data() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mut env = TestEnv::new().await;
+    env.unset("AUTH__CAPTCHA__FIXED_CODE");
+    let api = env.api();
+    let response = api
+        .send(
+            TestRequest::get("/api/v1/auth/captcha")
+                .query("captcha_type", "email")
+                .query("target", "secret.person@example.com"),
+        )
+        .await;
+    let captcha_id = response.body["captcha_id"].as_str().unwrap().to_string();
+    let code = env.outbox().await[0]["code"].as_str().unwrap().to_string();
+    api.send(TestRequest::post("/api/v1/auth/register").json(json!({
+        "username": "privateperson", "password": "Sup3r-secret-pw", "email": "secret.person@example.com",
+        "phone": "+14155550177", "captcha_id": captcha_id, "captcha_code": code,
+    })))
+    .await
+    .expect(200, "");
+    let mut env_fixed = env;
+    env_fixed.set("AUTH__CAPTCHA__FIXED_CODE", FIXED_CODE);
+    let api = env_fixed.api();
+    let login = api
+        .login("secret.person@example.com", "Sup3r-secret-pw")
+        .await;
+    login.expect(200, "");
+    let access = login.body["access_token"].as_str().unwrap().to_string();
+    let refresh = login.body["refresh_token"].as_str().unwrap().to_string();
+    api.send(TestRequest::get("/api/v1/users/me").bearer(&access))
+        .await
+        .expect(200, "");
+    api.send(TestRequest::post("/api/v1/auth/refresh").json(json!({"refresh_token": refresh})))
+        .await
+        .expect(200, "");
+    api.login("privateperson", "Wrong-secret-pw1")
+        .await
+        .expect(401, "INVALID_CREDENTIALS");
+
+    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("every line is JSON"))
+        .collect();
+    let requests: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["fields"]["message"] == "request")
+        .collect();
+    assert!(requests.len() >= 8, "one line per request: {text}");
+    for line in &requests {
+        let fields = &line["fields"];
+        for key in [
+            "request_id",
+            "apigw_request_id",
+            "cold_start",
+            "function",
+            "version",
+            "route",
+            "status",
+            "latency_ms",
+        ] {
+            assert!(!fields[key].is_null(), "{key} missing from {line}");
+        }
+    }
+    let routes: Vec<&str> = requests
+        .iter()
+        .filter_map(|l| l["fields"]["route"].as_str())
+        .collect();
+    assert!(routes.contains(&"/api/v1/auth/login") && routes.contains(&"/api/v1/users/me"));
+    for secret in [
+        "Sup3r-secret-pw",
+        "Wrong-secret-pw1",
+        "secret.person",
+        "privateperson",
+        "4155550177",
+        code.as_str(),
+        access.as_str(),
+        refresh.as_str(),
+        captcha_id.as_str(),
+    ] {
+        assert!(!text.contains(secret), "logs contain {secret}");
+    }
+}
