@@ -139,6 +139,24 @@ pub async fn invoke(app: &App, request: &TestRequest) -> TestResponse {
 }
 
 pub async fn invoke_event(app: &App, event: Value, request_id: &str) -> TestResponse {
+    let app = app.clone();
+    invoke_handler(
+        move |req: Request| {
+            let app = app.clone();
+            async move { app.handle(req).await }
+        },
+        event,
+        request_id,
+    )
+    .await
+}
+
+/// Any `lambda_http` handler, driven the same way (benchmarks compare against a bare one).
+pub async fn invoke_handler<F, Fut>(handler: F, event: Value, request_id: &str) -> TestResponse
+where
+    F: Fn(Request) -> Fut + Send + Clone + 'static,
+    Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
+{
     let payload: LambdaRequest = serde_json::from_value(event).expect("a valid Lambda HTTP event");
     let mut context = Context::default();
     context.request_id = request_id.to_string();
@@ -149,10 +167,9 @@ pub async fn invoke_event(app: &App, event: Value, request_id: &str) -> TestResp
         + 30_000) as u64;
     context.invoked_function_arn =
         "arn:aws:lambda:us-east-1:123456789012:function:redline-test:live".into();
-    let app = app.clone();
     let mut adapter = Adapter::from(service_fn(move |req: Request| {
-        let app = app.clone();
-        async move { Ok::<_, Infallible>(app.handle(req).await) }
+        let handler = handler.clone();
+        async move { Ok::<_, Infallible>(handler(req).await) }
     }));
     let response = adapter
         .call(LambdaEvent::new(payload, context))

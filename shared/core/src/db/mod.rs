@@ -57,11 +57,9 @@ fn is_availability(code: &SqlState) -> bool {
 
 impl From<deadpool_postgres::PoolError> for DbError {
     fn from(error: deadpool_postgres::PoolError) -> Self {
-        match error {
-            // Whatever stops a new connection (refused, TLS, authentication) is an outage to
-            // the client; the cause is logged.
-            other => DbError::Unavailable(other.to_string()),
-        }
+        // Whatever stops a new connection (refused, TLS, authentication) is an outage to the
+        // client; the cause is logged.
+        DbError::Unavailable(error.to_string())
     }
 }
 

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The whole test suite: formatting, lints, unit and integration tests against a real PostgreSQL
+# and Redis (and servers the tests start and stop themselves). Installs what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/ensure-services.sh
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo test --workspace --locked "$@"
