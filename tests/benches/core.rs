@@ -34,13 +34,26 @@ fn tokens(c: &mut Criterion) {
         signing_keys: None,
         verification_keys: None,
     };
-    let tokens = Tokens::new(KeySet::from_signing(&Secret::new(DEV_KEYS)).unwrap(), &config);
-    let subject = Subject { user_id: 42, username: "alice" };
+    let tokens = Tokens::new(
+        KeySet::from_signing(&Secret::new(DEV_KEYS)).unwrap(),
+        &config,
+    );
+    let subject = Subject {
+        user_id: 42,
+        username: "alice",
+    };
     let mut group = c.benchmark_group("tokens");
     group.bench_function("issue_access_eddsa", |b| {
-        b.iter(|| tokens.issue(TokenKind::Access, &subject, None, None).unwrap())
+        b.iter(|| {
+            tokens
+                .issue(TokenKind::Access, &subject, None, None)
+                .unwrap()
+        })
     });
-    let token = tokens.issue(TokenKind::Access, &subject, None, None).unwrap().token;
+    let token = tokens
+        .issue(TokenKind::Access, &subject, None, None)
+        .unwrap()
+        .token;
     group.bench_function("verify_access_eddsa", |b| {
         b.iter(|| tokens.verify(&token, TokenKind::Access).unwrap())
     });
@@ -50,12 +63,23 @@ fn tokens(c: &mut Criterion) {
 fn passwords(c: &mut Criterion) {
     let rt = runtime();
     // The shipped production parameters (configs/config.yaml): m = 19 MiB, t = 2, p = 1.
-    let hasher = PasswordHasherConfig::new(&PasswordConfig { memory_kib: 19_456, iterations: 2, parallelism: 1 });
+    let hasher = PasswordHasherConfig::new(&PasswordConfig {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    });
     let mut group = c.benchmark_group("password_argon2id_m19456_t2_p1");
-    group.sample_size(20).measurement_time(Duration::from_secs(6));
-    group.bench_function("hash", |b| b.to_async(&rt).iter(|| hasher.hash("correct horse 1")));
+    group
+        .sample_size(20)
+        .measurement_time(Duration::from_secs(6));
+    group.bench_function("hash", |b| {
+        b.to_async(&rt).iter(|| hasher.hash("correct horse 1"))
+    });
     let stored = rt.block_on(hasher.hash("correct horse 1")).unwrap();
-    group.bench_function("verify", |b| b.to_async(&rt).iter(|| hasher.verify("correct horse 1", &stored)));
+    group.bench_function("verify", |b| {
+        b.to_async(&rt)
+            .iter(|| hasher.verify("correct horse 1", &stored))
+    });
     group.finish();
 }
 
@@ -78,10 +102,15 @@ fn requests(c: &mut Criterion) {
     let mut group = c.benchmark_group("request_in_process");
     group.measurement_time(Duration::from_secs(5));
     group.bench_function("floor_bare_lambda_http_constant", |b| {
-        b.to_async(&rt).iter(|| invoke_handler(constant, live.to_event("bench"), "bench"))
+        b.to_async(&rt)
+            .iter(|| invoke_handler(constant, live.to_event("bench"), "bench"))
     });
-    group.bench_function("health_live", |b| b.to_async(&rt).iter(|| invoke(&api.health, &live)));
-    group.bench_function("users_me", |b| b.to_async(&rt).iter(|| invoke(&api.users, &me)));
+    group.bench_function("health_live", |b| {
+        b.to_async(&rt).iter(|| invoke(&api.health, &live))
+    });
+    group.bench_function("users_me", |b| {
+        b.to_async(&rt).iter(|| invoke(&api.users, &me))
+    });
     // Each refresh uses up its token: chain them, one rotation per iteration.
     let mut current = refresh;
     group.bench_function("refresh", |b| {
@@ -89,7 +118,8 @@ fn requests(c: &mut Criterion) {
             rt.block_on(async {
                 let started = Instant::now();
                 for _ in 0..iterations {
-                    let request = TestRequest::post("/api/v1/auth/refresh").json(json!({"refresh_token": current}));
+                    let request = TestRequest::post("/api/v1/auth/refresh")
+                        .json(json!({"refresh_token": current}));
                     let response = invoke(&api.auth, &request).await;
                     assert_eq!(response.status, 200);
                     current = response.body["refresh_token"].as_str().unwrap().to_string();

@@ -193,7 +193,7 @@ async fn too_many_wrong_guesses_destroy_the_captcha() {
 async fn expired_captchas_say_so_for_a_while_then_are_forgotten() {
     let env = TestEnv::with(&[
         ("AUTH__CAPTCHA__TTL", "1s"),
-        ("AUTH__CAPTCHA__EXPIRED_RETENTION", "2s"),
+        ("AUTH__CAPTCHA__EXPIRED_RETENTION", "3s"),
     ])
     .await;
     let api = env.api();
@@ -207,7 +207,7 @@ async fn expired_captchas_say_so_for_a_while_then_are_forgotten() {
         .login_with(json!({"username": "x", "password": "y", "captcha_id": second, "captcha_code": FIXED_CODE}))
         .await;
     response.expect(400, "CAPTCHA_EXPIRED");
-    tokio::time::sleep(Duration::from_millis(2200)).await;
+    tokio::time::sleep(Duration::from_millis(3200)).await;
     api.send(verify(&id, FIXED_CODE))
         .await
         .expect(400, "CAPTCHA_INVALID");

@@ -26,7 +26,11 @@ pub enum DbError {
 
 impl From<tokio_postgres::Error> for DbError {
     fn from(error: tokio_postgres::Error) -> Self {
-        let text = error.to_string();
+        // A server error's DETAIL can quote row values (personal data): keep message and code.
+        let text = match error.as_db_error() {
+            Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+            None => error.to_string(),
+        };
         match error.as_db_error() {
             Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => {
                 DbError::Unique(db.constraint().unwrap_or_default().to_string())

@@ -100,12 +100,12 @@ impl Captchas<'_> {
     }
 
     /// Checks `code`; a right code consumes the captcha, a wrong one counts as a guess.
-    /// `target_index`, when given, must equal the captcha's binding (if it has one).
+    /// With `allowed_targets`, a bound captcha passes only if its binding is one of them.
     pub async fn check(
         &self,
         id: &str,
         code: &str,
-        target_index: Option<&str>,
+        allowed_targets: Option<&[&str]>,
     ) -> Result<Result<(), CaptchaFailure>, CacheError> {
         let key = self.key(id);
         let stored: HashMap<String, String> =
@@ -117,11 +117,12 @@ impl Captchas<'_> {
             return Ok(Err(CaptchaFailure::Expired));
         }
         let bound = stored.get("target").map(String::as_str).unwrap_or("");
-        if !bound.is_empty() {
-            if let Some(presented) = target_index {
-                if !constant_time_eq(bound.as_bytes(), presented.as_bytes()) {
-                    return Ok(Err(CaptchaFailure::Invalid));
-                }
+        if let Some(allowed) = allowed_targets.filter(|_| !bound.is_empty()) {
+            if !allowed
+                .iter()
+                .any(|target| constant_time_eq(bound.as_bytes(), target.as_bytes()))
+            {
+                return Ok(Err(CaptchaFailure::Invalid));
             }
         }
         let matches = constant_time_eq(

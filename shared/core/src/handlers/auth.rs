@@ -113,13 +113,13 @@ pub async fn captcha_verify(state: &AppState, input: &Input<'_>) -> Result<Reply
     }
 }
 
-/// The captcha step of register and login. `target` is the blind index the captcha must be
-/// bound to when it is an sms/email captcha.
+/// The captcha step of register and login. An sms/email captcha is bound to its target: it
+/// passes only if that target (as a blind index) is among `allowed_targets`.
 async fn pass_captcha(
     state: &AppState,
     id: &str,
     code: &str,
-    target: Option<&str>,
+    allowed_targets: &[&str],
 ) -> Result<(), ApiError> {
     if !state.config.auth.captcha.enabled {
         return Ok(());
@@ -127,7 +127,10 @@ async fn pass_captcha(
     if id.is_empty() || code.is_empty() {
         return Err(ApiError::CaptchaRequired);
     }
-    match captchas(state)?.check(id, code, target).await? {
+    match captchas(state)?
+        .check(id, code, Some(allowed_targets))
+        .await?
+    {
         Ok(()) => Ok(()),
         Err(CaptchaFailure::Expired) => Err(ApiError::CaptchaExpired),
         Err(_) => Err(ApiError::CaptchaInvalid),
@@ -157,22 +160,16 @@ pub async fn register(state: &AppState, input: &Input<'_>) -> Result<Reply, ApiE
         .filter(|p| !p.is_empty());
     let phone = phone_raw.and_then(identity::normalise_phone);
 
-    // An sms/email captcha is bound to its target: it must be this phone or this e-mail.
-    let email_binding = email
-        .as_deref()
-        .map(|e| index_hex(state, "email", e))
-        .transpose()?;
-    let phone_binding = phone
-        .as_deref()
-        .map(|p| index_hex(state, "phone", p))
-        .transpose()?;
-    pass_register_captcha(
-        state,
-        &body,
-        email_binding.as_deref(),
-        phone_binding.as_deref(),
-    )
-    .await?;
+    // An email captcha must be for this e-mail, an sms captcha for this phone.
+    let mut bindings = Vec::new();
+    if let Some(email) = &email {
+        bindings.push(index_hex(state, "email", email)?);
+    }
+    if let Some(phone) = &phone {
+        bindings.push(index_hex(state, "phone", phone)?);
+    }
+    let allowed: Vec<&str> = bindings.iter().map(String::as_str).collect();
+    pass_captcha(state, &body.captcha_id, &body.captcha_code, &allowed).await?;
 
     identity::check_username(&body.username)?;
     identity::check_password(&body.password, &body.username)?;
@@ -220,42 +217,6 @@ pub async fn register(state: &AppState, input: &Input<'_>) -> Result<Reply, ApiE
         Ok(_) => Ok(Reply::ok(json!({ "message": "registered" }))),
         Err(CreateError::Taken(taken)) => Err(taken_error(taken)),
         Err(CreateError::Db(error)) => Err(error.into()),
-    }
-}
-
-/// Register's captcha: an sms captcha binds to the phone, an email captcha to the e-mail.
-async fn pass_register_captcha(
-    state: &AppState,
-    body: &RegisterBody,
-    email_binding: Option<&str>,
-    phone_binding: Option<&str>,
-) -> Result<(), ApiError> {
-    if !state.config.auth.captcha.enabled {
-        return Ok(());
-    }
-    if body.captcha_id.is_empty() || body.captcha_code.is_empty() {
-        return Err(ApiError::CaptchaRequired);
-    }
-    let captchas = captchas(state)?;
-    // A bound captcha must match one of the addresses given; an unbound one passes either way.
-    let mut result = captchas
-        .check(
-            &body.captcha_id,
-            &body.captcha_code,
-            Some(email_binding.unwrap_or("-")),
-        )
-        .await?;
-    if result == Err(CaptchaFailure::Invalid) {
-        if let Some(phone) = phone_binding {
-            result = captchas
-                .check(&body.captcha_id, &body.captcha_code, Some(phone))
-                .await?;
-        }
-    }
-    match result {
-        Ok(()) => Ok(()),
-        Err(CaptchaFailure::Expired) => Err(ApiError::CaptchaExpired),
-        Err(_) => Err(ApiError::CaptchaInvalid),
     }
 }
 
@@ -330,14 +291,16 @@ pub async fn login(state: &AppState, input: &Input<'_>) -> Result<Reply, ApiErro
         });
     }
 
+    // A bound captcha logs in by its own e-mail or phone only, never by a username.
     let binding = match &identifier {
-        Identifier::Username(_) => "-".to_string(),
+        Identifier::Username(_) => None,
         other => {
             let (kind, value) = other.index_parts();
-            index_hex(state, kind, value)?
+            Some(index_hex(state, kind, value)?)
         }
     };
-    pass_captcha(state, &body.captcha_id, &body.captcha_code, Some(&binding)).await?;
+    let allowed: Vec<&str> = binding.as_deref().into_iter().collect();
+    pass_captcha(state, &body.captcha_id, &body.captcha_code, &allowed).await?;
 
     let verdict = match &account {
         Some(account) => {

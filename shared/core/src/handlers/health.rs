@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -99,7 +99,21 @@ pub async fn run_checks(state: &AppState) -> HealthReport {
     }
     checks.push(("memory", false, Box::pin(async { memory_check() })));
 
-    let timeout = state.config.health.check_timeout;
+    let checks = evaluate(checks, state.config.health.check_timeout).await;
+    HealthReport {
+        status: overall(&checks),
+        timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+        duration_ms: started.elapsed().as_millis() as u64,
+        version: crate::telemetry::function_version(),
+        checks,
+    }
+}
+
+/// Runs every check concurrently, each under `timeout`; a panic or a timeout is `unhealthy`.
+async fn evaluate(
+    checks: Vec<(&'static str, bool, CheckFuture<'_>)>,
+    timeout: Duration,
+) -> BTreeMap<&'static str, CheckResult> {
     let results = join_all(
         checks
             .into_iter()
@@ -124,28 +138,19 @@ pub async fn run_checks(state: &AppState) -> HealthReport {
                 };
                 let error =
                     error.or_else(|| (status == Status::Unhealthy).then(|| message.clone()));
-                (
-                    name,
-                    CheckResult {
-                        status,
-                        message,
-                        duration_ms: started.elapsed().as_millis() as u64,
-                        required,
-                        details,
-                        error,
-                    },
-                )
+                let result = CheckResult {
+                    status,
+                    message,
+                    duration_ms: started.elapsed().as_millis() as u64,
+                    required,
+                    details,
+                    error,
+                };
+                (name, result)
             }),
     )
     .await;
-    let checks: BTreeMap<_, _> = results.into_iter().collect();
-    HealthReport {
-        status: overall(&checks),
-        timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-        duration_ms: started.elapsed().as_millis() as u64,
-        version: crate::telemetry::function_version(),
-        checks,
-    }
+    results.into_iter().collect()
 }
 
 /// Any required check unhealthy → unhealthy; else anything not healthy → degraded.
@@ -246,6 +251,33 @@ mod tests {
         assert_eq!(overall(&checks), Status::Degraded);
         checks.insert("database", check(Status::Unhealthy, true));
         assert_eq!(overall(&checks), Status::Unhealthy);
+    }
+
+    #[tokio::test]
+    async fn panicking_and_slow_checks_are_unhealthy_with_a_message() {
+        let checks: Vec<(&'static str, bool, CheckFuture<'_>)> = vec![
+            (
+                "fine",
+                true,
+                Box::pin(async { (Status::Healthy, "ok".to_string(), None) }),
+            ),
+            ("panics", false, Box::pin(async { panic!("boom") })),
+            (
+                "slow",
+                true,
+                Box::pin(async {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    (Status::Healthy, "late".to_string(), None)
+                }),
+            ),
+        ];
+        let results = evaluate(checks, Duration::from_millis(50)).await;
+        assert_eq!(results["fine"].status, Status::Healthy);
+        assert_eq!(results["panics"].status, Status::Unhealthy);
+        assert_eq!(results["panics"].error.as_deref(), Some("check panicked"));
+        assert_eq!(results["slow"].status, Status::Unhealthy);
+        assert_eq!(results["slow"].message, "check timed out");
+        assert_eq!(overall(&results), Status::Unhealthy);
     }
 
     #[test]
