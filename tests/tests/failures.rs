@@ -10,9 +10,14 @@ use std::time::Duration;
 const HANG_GUARD: Duration = Duration::from_secs(15);
 
 async fn send(api: &Api, request: TestRequest) -> TestResponse {
-    tokio::time::timeout(HANG_GUARD, api.send(request))
+    let label = format!("{} {}", request.method, request.path);
+    let started = std::time::Instant::now();
+    let response = tokio::time::timeout(HANG_GUARD, api.send(request))
         .await
-        .expect("the request hung")
+        .expect("the request hung");
+    // Reported, not asserted: speed belongs to the benchmarks.
+    eprintln!("{label}: {} in {:?}", response.status, started.elapsed());
+    response
 }
 
 #[track_caller]
