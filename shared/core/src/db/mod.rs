@@ -11,6 +11,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use std::future::Future;
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::Row;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -141,6 +143,32 @@ impl Db {
             Ok(result) => result,
             Err(_) => Err(DbError::Unavailable("operation timed out".into())),
         }
+    }
+
+    /// One statement on a pooled connection, under the operation timeout.
+    pub async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, DbError> {
+        self.timed(async { Ok(self.client().await?.execute(sql, params).await?) })
+            .await
+    }
+
+    /// At most one row, on a pooled connection, under the operation timeout.
+    pub async fn query_opt(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Option<Row>, DbError> {
+        self.timed(async { Ok(self.client().await?.query_opt(sql, params).await?) })
+            .await
+    }
+
+    /// Exactly one row, on a pooled connection, under the operation timeout.
+    pub async fn query_one(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Row, DbError> {
+        self.timed(async { Ok(self.client().await?.query_one(sql, params).await?) })
+            .await
     }
 
     /// `SELECT 1` for the health check.

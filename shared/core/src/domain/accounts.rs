@@ -71,30 +71,25 @@ pub enum Lookup<'a> {
 
 impl Accounts<'_> {
     pub async fn find(&self, lookup: Lookup<'_>) -> Result<Option<Account>, DbError> {
-        self.db
-            .timed(async {
-                let client = self.db.client().await?;
-                let row = match lookup {
-                    Lookup::Id(id) => {
-                        let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
-                        client.query_opt(&sql, &[&id]).await?
-                    }
-                    Lookup::UsernameLower(name) => {
-                        let sql = format!("SELECT {COLUMNS} FROM users WHERE lower(username) = $1");
-                        client.query_opt(&sql, &[&name]).await?
-                    }
-                    Lookup::EmailIndex(index) => {
-                        let sql = format!("SELECT {COLUMNS} FROM users WHERE email_index = $1");
-                        client.query_opt(&sql, &[&index]).await?
-                    }
-                    Lookup::PhoneIndex(index) => {
-                        let sql = format!("SELECT {COLUMNS} FROM users WHERE phone_index = $1");
-                        client.query_opt(&sql, &[&index]).await?
-                    }
-                };
-                Ok(row.as_ref().map(account))
-            })
-            .await
+        let row = match lookup {
+            Lookup::Id(id) => {
+                let sql = format!("SELECT {COLUMNS} FROM users WHERE id = $1");
+                self.db.query_opt(&sql, &[&id]).await?
+            }
+            Lookup::UsernameLower(name) => {
+                let sql = format!("SELECT {COLUMNS} FROM users WHERE lower(username) = $1");
+                self.db.query_opt(&sql, &[&name]).await?
+            }
+            Lookup::EmailIndex(index) => {
+                let sql = format!("SELECT {COLUMNS} FROM users WHERE email_index = $1");
+                self.db.query_opt(&sql, &[&index]).await?
+            }
+            Lookup::PhoneIndex(index) => {
+                let sql = format!("SELECT {COLUMNS} FROM users WHERE phone_index = $1");
+                self.db.query_opt(&sql, &[&index]).await?
+            }
+        };
+        Ok(row.as_ref().map(account))
     }
 
     /// The first field already taken, in the contract's order: username, e-mail, phone.
@@ -104,53 +99,43 @@ impl Accounts<'_> {
         email_index: &[u8],
         phone_index: Option<&[u8]>,
     ) -> Result<Option<Taken>, DbError> {
-        self.db
-            .timed(async {
-                let client = self.db.client().await?;
-                let row = client
-                    .query_one(
-                        "SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = $1), \
-                                EXISTS (SELECT 1 FROM users WHERE email_index = $2), \
-                                EXISTS (SELECT 1 FROM users WHERE phone_index = $3)",
-                        &[&username_lower, &email_index, &phone_index],
-                    )
-                    .await?;
-                let taken = [
-                    (row.get::<_, bool>(0), Taken::Username),
-                    (row.get::<_, bool>(1), Taken::Email),
-                    (row.get::<_, bool>(2), Taken::Phone),
-                ];
-                Ok(taken.into_iter().find(|(hit, _)| *hit).map(|(_, t)| t))
-            })
-            .await
+        let row = self
+            .db
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM users WHERE lower(username) = $1), \
+                        EXISTS (SELECT 1 FROM users WHERE email_index = $2), \
+                        EXISTS (SELECT 1 FROM users WHERE phone_index = $3)",
+                &[&username_lower, &email_index, &phone_index],
+            )
+            .await?;
+        let taken = [
+            (row.get::<_, bool>(0), Taken::Username),
+            (row.get::<_, bool>(1), Taken::Email),
+            (row.get::<_, bool>(2), Taken::Phone),
+        ];
+        Ok(taken.into_iter().find(|(hit, _)| *hit).map(|(_, t)| t))
     }
 
     /// Inserts; a concurrent winner on any unique field shows up as `Taken`.
     pub async fn create(&self, new: NewAccount<'_>) -> Result<i64, CreateError> {
         let result = self
             .db
-            .timed(async {
-                let client = self.db.client().await?;
-                let row = client
-                    .query_one(
-                        "INSERT INTO users (username, password_hash, email_cipher, email_index, \
-                                            phone_cipher, phone_index) \
-                         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                        &[
-                            &new.username,
-                            &new.password_hash,
-                            &new.email_cipher,
-                            &new.email_index,
-                            &new.phone_cipher,
-                            &new.phone_index,
-                        ],
-                    )
-                    .await?;
-                Ok(row.get::<_, i64>(0))
-            })
+            .query_one(
+                "INSERT INTO users (username, password_hash, email_cipher, email_index, \
+                                    phone_cipher, phone_index) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+                &[
+                    &new.username,
+                    &new.password_hash,
+                    &new.email_cipher,
+                    &new.email_index,
+                    &new.phone_cipher,
+                    &new.phone_index,
+                ],
+            )
             .await;
         match result {
-            Ok(id) => Ok(id),
+            Ok(row) => Ok(row.get::<_, i64>(0)),
             Err(DbError::Unique(constraint)) => {
                 Err(CreateError::Taken(match constraint.as_str() {
                     "users_email_key" => Taken::Email,
@@ -171,66 +156,47 @@ impl Accounts<'_> {
         phone_cipher: Option<&[u8]>,
     ) -> Result<(), DbError> {
         self.db
-            .timed(async {
-                let client = self.db.client().await?;
-                client
-                    .execute(
-                        "UPDATE users SET password_hash = COALESCE($2, password_hash), \
-                                          email_cipher = COALESCE($3, email_cipher), \
-                                          phone_cipher = COALESCE($4, phone_cipher), \
-                                          updated_at = now() \
-                         WHERE id = $1",
-                        &[&id, &password_hash, &email_cipher, &phone_cipher],
-                    )
-                    .await?;
-                Ok(())
-            })
-            .await
+            .execute(
+                "UPDATE users SET password_hash = COALESCE($2, password_hash), \
+                                  email_cipher = COALESCE($3, email_cipher), \
+                                  phone_cipher = COALESCE($4, phone_cipher), \
+                                  updated_at = now() \
+                 WHERE id = $1",
+                &[&id, &password_hash, &email_cipher, &phone_cipher],
+            )
+            .await?;
+        Ok(())
     }
 
     pub async fn set_totp_pending(&self, id: i64, cipher: &[u8]) -> Result<(), DbError> {
         self.db
-            .timed(async {
-                let client = self.db.client().await?;
-                client
-                    .execute(
-                        "UPDATE users SET totp_pending = $2, updated_at = now() WHERE id = $1",
-                        &[&id, &cipher],
-                    )
-                    .await?;
-                Ok(())
-            })
-            .await
+            .execute(
+                "UPDATE users SET totp_pending = $2, updated_at = now() WHERE id = $1",
+                &[&id, &cipher],
+            )
+            .await?;
+        Ok(())
     }
 
     /// Promotes the pending secret (re-encrypted under the current key) to the active one.
     pub async fn enable_totp(&self, id: i64, cipher: &[u8]) -> Result<(), DbError> {
         self.db
-            .timed(async {
-                let client = self.db.client().await?;
-                client
-                    .execute(
-                        "UPDATE users SET totp_cipher = $2, totp_pending = NULL, \
-                                          totp_enabled = TRUE, updated_at = now() \
-                         WHERE id = $1",
-                        &[&id, &cipher],
-                    )
-                    .await?;
-                Ok(())
-            })
-            .await
+            .execute(
+                "UPDATE users SET totp_cipher = $2, totp_pending = NULL, \
+                                  totp_enabled = TRUE, updated_at = now() \
+                 WHERE id = $1",
+                &[&id, &cipher],
+            )
+            .await?;
+        Ok(())
     }
 
     /// Deletes the account; its refresh families go with it (ON DELETE CASCADE).
     pub async fn delete(&self, id: i64) -> Result<bool, DbError> {
-        self.db
-            .timed(async {
-                let client = self.db.client().await?;
-                let count = client
-                    .execute("DELETE FROM users WHERE id = $1", &[&id])
-                    .await?;
-                Ok(count == 1)
-            })
-            .await
+        let count = self
+            .db
+            .execute("DELETE FROM users WHERE id = $1", &[&id])
+            .await?;
+        Ok(count == 1)
     }
 }

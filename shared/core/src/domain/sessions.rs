@@ -28,18 +28,13 @@ impl Sessions<'_> {
         expires_at: u64,
     ) -> Result<(), DbError> {
         self.db
-            .timed(async {
-                let client = self.db.client().await?;
-                client
-                    .execute(
-                        "INSERT INTO refresh_families (id, user_id, current_jti, expires_at) \
-                         VALUES ($1, $2, $3, to_timestamp($4))",
-                        &[&family, &user_id, &jti, &(expires_at as f64)],
-                    )
-                    .await?;
-                Ok(())
-            })
-            .await
+            .execute(
+                "INSERT INTO refresh_families (id, user_id, current_jti, expires_at) \
+                 VALUES ($1, $2, $3, to_timestamp($4))",
+                &[&family, &user_id, &jti, &(expires_at as f64)],
+            )
+            .await?;
+        Ok(())
     }
 
     /// Swaps `old_jti` for `new_jti` in one statement: of concurrent callers exactly one wins.
@@ -99,17 +94,11 @@ impl Sessions<'_> {
 
     pub async fn revoke_all(&self, user_id: i64) -> Result<u64, DbError> {
         self.db
-            .timed(async {
-                let client = self.db.client().await?;
-                let count = client
-                    .execute(
-                        "UPDATE refresh_families SET revoked_at = now() \
-                         WHERE user_id = $1 AND revoked_at IS NULL",
-                        &[&user_id],
-                    )
-                    .await?;
-                Ok(count)
-            })
+            .execute(
+                "UPDATE refresh_families SET revoked_at = now() \
+                 WHERE user_id = $1 AND revoked_at IS NULL",
+                &[&user_id],
+            )
             .await
     }
 }
