@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the API on this machine as it runs in AWS: builds the function binaries, makes sure
+# PostgreSQL and Redis are there, applies the migrations, and starts the local runner on
+# http://127.0.0.1:3000 (HTTP API) and :3001 (Lambda invoke API, /metrics) with the dev config.
+# PROFILE=release builds optimised binaries (slower first build). Ctrl-C stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROFILE=${PROFILE:-debug}
+ORIGINS=${ALLOWED_ORIGINS:-http://localhost:3000,http://localhost:5173}
+
+reachable() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+if ! reachable 5432 || ! reachable 6379; then
+  if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
+    docker compose up -d --wait postgres redis
+  else
+    scripts/ensure-services.sh
+  fi
+fi
+
+if [ "$PROFILE" = release ]; then
+  cargo build --release --locked --bins
+  BIN=target/release
+else
+  cargo build --locked --bins
+  BIN=target/debug
+fi
+
+export REDLINE_ENV=dev PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres} PGDATABASE=${PGDATABASE:-redline_dev}
+if ! psql -h "$PGHOST" -U "$PGUSER" -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$PGDATABASE'" | grep -q 1; then
+  psql -h "$PGHOST" -U "$PGUSER" -d postgres -qc "CREATE DATABASE \"$PGDATABASE\""
+fi
+"$BIN/migrate"
+
+exec "$BIN/redline-local" --template template.yaml --env-vars configs/local-env.json \
+  --bin-dir "$BIN" --parameter-overrides "AllowedOrigins=$ORIGINS"

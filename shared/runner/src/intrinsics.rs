@@ -1,0 +1,233 @@
+//! Resolving CloudFormation values locally: `!Ref` of parameters and pseudo parameters, `!Sub`,
+//! `!Join`, `!Select`, `!Split`. Anything AWS computes at deploy time (`!GetAtt`, `!Ref` of a
+//! resource, `!ImportValue`) cannot be known here: it must come from the env-vars file.
+
+use crate::template::scalar_string;
+use serde_yaml_ng::Value;
+use std::collections::BTreeMap;
+
+/// Why a value could not be resolved: names the expression to put in the env-vars file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Unresolved(pub String);
+
+pub struct Resolver {
+    /// Template parameters: `--parameter-overrides`, else their defaults.
+    pub parameters: BTreeMap<String, Option<String>>,
+    pub region: String,
+    pub account_id: String,
+    pub stack_name: String,
+}
+
+impl Resolver {
+    pub fn resolve(&self, value: &Value) -> Result<String, Unresolved> {
+        match value {
+            Value::Tagged(tagged) => {
+                let tag = tagged.tag.to_string();
+                self.function(tag.trim_start_matches('!'), &tagged.value)
+            }
+            Value::Mapping(map) if map.len() == 1 => {
+                let (key, inner) = map.iter().next().expect("one entry");
+                match key.as_str() {
+                    Some("Ref") => self.function("Ref", inner),
+                    Some(name) if name.starts_with("Fn::") => {
+                        self.function(name.trim_start_matches("Fn::"), inner)
+                    }
+                    _ => Err(Unresolved(format!("unsupported value {map:?}"))),
+                }
+            }
+            Value::Sequence(items) => Ok(items
+                .iter()
+                .map(|item| self.resolve(item))
+                .collect::<Result<Vec<_>, _>>()?
+                .join(",")),
+            other => scalar_string(other)
+                .ok_or_else(|| Unresolved(format!("unsupported value {other:?}"))),
+        }
+    }
+
+    fn function(&self, name: &str, argument: &Value) -> Result<String, Unresolved> {
+        match name {
+            "Ref" => self.reference(argument.as_str().unwrap_or_default()),
+            "Sub" => self.substitute(argument),
+            "Join" => {
+                let items = argument
+                    .as_sequence()
+                    .ok_or_else(|| Unresolved("!Join needs a list".into()))?;
+                let separator = items.first().and_then(Value::as_str).unwrap_or_default();
+                let parts = self.list(items.get(1).unwrap_or(&Value::Null))?;
+                Ok(parts.join(separator))
+            }
+            "Select" => {
+                let items = argument
+                    .as_sequence()
+                    .ok_or_else(|| Unresolved("!Select needs a list".into()))?;
+                let index: usize = items
+                    .first()
+                    .and_then(scalar_string)
+                    .and_then(|i| i.parse().ok())
+                    .ok_or_else(|| Unresolved("!Select needs an index".into()))?;
+                let list = self.list(items.get(1).unwrap_or(&Value::Null))?;
+                list.get(index)
+                    .cloned()
+                    .ok_or_else(|| Unresolved(format!("!Select index {index} out of range")))
+            }
+            other => Err(Unresolved(format!("!{other} {}", describe(argument)))),
+        }
+    }
+
+    /// A list value: a YAML sequence, or a resolved comma-delimited string.
+    pub fn list(&self, value: &Value) -> Result<Vec<String>, Unresolved> {
+        match value {
+            Value::Sequence(items) => items.iter().map(|item| self.resolve(item)).collect(),
+            other => Ok(self
+                .resolve(other)?
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+                .collect()),
+        }
+    }
+
+    fn reference(&self, name: &str) -> Result<String, Unresolved> {
+        match name {
+            "AWS::Region" => Ok(self.region.clone()),
+            "AWS::AccountId" => Ok(self.account_id.clone()),
+            "AWS::StackName" => Ok(self.stack_name.clone()),
+            "AWS::Partition" => Ok("aws".into()),
+            "AWS::URLSuffix" => Ok("amazonaws.com".into()),
+            "AWS::NoValue" => Ok(String::new()),
+            _ => match self.parameters.get(name) {
+                Some(Some(value)) => Ok(value.clone()),
+                Some(None) => Err(Unresolved(format!(
+                    "!Ref {name} (a parameter with no default)"
+                ))),
+                None => Err(Unresolved(format!("!Ref {name} (a resource AWS creates)"))),
+            },
+        }
+    }
+
+    fn substitute(&self, argument: &Value) -> Result<String, Unresolved> {
+        let (text, vars) = match argument {
+            Value::String(text) => (text.clone(), None),
+            Value::Sequence(items) => (
+                items
+                    .first()
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                items.get(1).and_then(Value::as_mapping),
+            ),
+            other => return Err(Unresolved(format!("!Sub {}", describe(other)))),
+        };
+        let mut out = String::new();
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("${") {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + 2..];
+            let end = after
+                .find('}')
+                .ok_or_else(|| Unresolved(format!("!Sub {text}: unterminated ${{")))?;
+            let name = &after[..end];
+            let local = vars.and_then(|v| v.get(name));
+            let value = match local {
+                Some(value) => self.resolve(value)?,
+                None if name.contains('.') => {
+                    return Err(Unresolved(format!(
+                        "!Sub ${{{name}}} (an attribute AWS computes)"
+                    )))
+                }
+                None => self.reference(name)?,
+            };
+            out.push_str(&value);
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => serde_yaml_ng::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .replace('\n', " "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn resolver() -> Resolver {
+        let mut parameters = BTreeMap::new();
+        parameters.insert("Env".to_string(), Some("dev".to_string()));
+        parameters.insert(
+            "Origins".to_string(),
+            Some("http://a, http://b".to_string()),
+        );
+        parameters.insert("Secret".to_string(), None);
+        Resolver {
+            parameters,
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            stack_name: "redline".into(),
+        }
+    }
+
+    fn yaml(text: &str) -> Value {
+        serde_yaml_ng::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn resolves_refs_subs_and_lists() {
+        let r = resolver();
+        assert_eq!(r.resolve(&yaml("!Ref Env")).unwrap(), "dev");
+        assert_eq!(r.resolve(&yaml("{Ref: Env}")).unwrap(), "dev");
+        assert_eq!(
+            r.resolve(&yaml("!Sub '${AWS::StackName}-auth'")).unwrap(),
+            "redline-auth"
+        );
+        assert_eq!(
+            r.resolve(&yaml("!Sub ['${X}-y', {X: !Ref Env}]")).unwrap(),
+            "dev-y"
+        );
+        assert_eq!(
+            r.resolve(&yaml("!Join ['-', [a, !Ref Env]]")).unwrap(),
+            "a-dev"
+        );
+        assert_eq!(
+            r.list(&yaml("!Ref Origins")).unwrap(),
+            vec!["http://a", "http://b"]
+        );
+        assert_eq!(r.resolve(&yaml("42")).unwrap(), "42");
+    }
+
+    #[test]
+    fn names_what_cannot_be_known_locally() {
+        let r = resolver();
+        assert!(r
+            .resolve(&yaml("!Ref Secret"))
+            .unwrap_err()
+            .0
+            .contains("Secret"));
+        assert!(r
+            .resolve(&yaml("!GetAtt Table.Arn"))
+            .unwrap_err()
+            .0
+            .contains("GetAtt"));
+        assert!(r
+            .resolve(&yaml("!Ref MyBucket"))
+            .unwrap_err()
+            .0
+            .contains("MyBucket"));
+        assert!(r
+            .resolve(&yaml("!Sub '${Db.Endpoint.Address}'"))
+            .unwrap_err()
+            .0
+            .contains("Db.Endpoint"));
+    }
+}

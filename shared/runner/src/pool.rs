@@ -1,0 +1,298 @@
+//! Function instances: real processes of the function's binary, kept warm between invocations,
+//! one in-flight invocation each; another is started when requests overlap. An instance that
+//! times out or crashes is killed and replaced by the next request.
+
+use crate::ids;
+use crate::metrics::Metrics;
+use crate::runtime_api::{Invocation, Reply, RuntimeApi, Started};
+use bytes::Bytes;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::process::{Child, Command};
+use tokio::sync::oneshot;
+
+/// Lambda's init phase limit.
+const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Everything needed to start an instance of one function.
+#[derive(Debug, Clone)]
+pub struct FunctionConfig {
+    pub logical_id: String,
+    pub name: String,
+    pub binary: PathBuf,
+    pub memory_mb: u64,
+    pub timeout: Duration,
+    pub environment: BTreeMap<String, String>,
+    pub max_instances: usize,
+    pub region: String,
+    pub account_id: String,
+}
+
+impl FunctionConfig {
+    pub fn arn(&self) -> String {
+        format!(
+            "arn:aws:lambda:{}:{}:function:{}",
+            self.region, self.account_id, self.name
+        )
+    }
+}
+
+/// How an invocation ended, from the platform's point of view.
+#[derive(Debug)]
+pub enum Outcome {
+    Success {
+        body: Bytes,
+        request_id: String,
+    },
+    FunctionError {
+        body: Bytes,
+        request_id: String,
+    },
+    Timeout {
+        request_id: String,
+    },
+    Crashed {
+        request_id: String,
+    },
+    InitFailed {
+        request_id: String,
+        reason: String,
+    },
+    /// Every allowed instance is busy.
+    Throttled,
+}
+
+impl Outcome {
+    pub fn label(&self) -> &'static str {
+        match self {
+            Outcome::Success { .. } => "success",
+            Outcome::FunctionError { .. } => "function_error",
+            Outcome::Timeout { .. } => "timeout",
+            Outcome::Crashed { .. } => "crashed",
+            Outcome::InitFailed { .. } => "init_failed",
+            Outcome::Throttled => "throttled",
+        }
+    }
+}
+
+struct Instance {
+    number: u64,
+    child: Child,
+    api: RuntimeApi,
+}
+
+pub struct FunctionPool {
+    pub config: FunctionConfig,
+    idle: Mutex<Vec<Instance>>,
+    live: AtomicUsize,
+    started: AtomicU64,
+    metrics: Arc<Metrics>,
+}
+
+/// Lambda's own variables, as a `provided.al2023` function sees them.
+fn lambda_environment(
+    config: &FunctionConfig,
+    runtime_api: &str,
+    number: u64,
+) -> Vec<(String, String)> {
+    let name = &config.name;
+    [
+        ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string()),
+        ("AWS_LAMBDA_FUNCTION_NAME", name.clone()),
+        (
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+            config.memory_mb.to_string(),
+        ),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
+        (
+            "AWS_LAMBDA_LOG_STREAM_NAME",
+            format!("local/[$LATEST]{number:032x}"),
+        ),
+        ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
+        ("AWS_REGION", config.region.clone()),
+        ("AWS_DEFAULT_REGION", config.region.clone()),
+        (
+            "AWS_EXECUTION_ENV",
+            "AWS_Lambda_provided.al2023".to_string(),
+        ),
+        ("_HANDLER", "bootstrap".to_string()),
+        ("LAMBDA_TASK_ROOT", "/var/task".to_string()),
+        ("LAMBDA_RUNTIME_DIR", "/var/runtime".to_string()),
+        ("TZ", ":UTC".to_string()),
+        ("LANG", "en_US.UTF-8".to_string()),
+        ("PATH", "/usr/local/bin:/usr/bin:/bin".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+impl FunctionPool {
+    pub fn new(config: FunctionConfig, metrics: Arc<Metrics>) -> Self {
+        FunctionPool {
+            config,
+            idle: Mutex::new(Vec::new()),
+            live: AtomicUsize::new(0),
+            started: AtomicU64::new(0),
+            metrics,
+        }
+    }
+
+    pub fn live_instances(&self) -> usize {
+        self.live.load(Ordering::SeqCst)
+    }
+
+    /// Starts an instance and waits for its first poll of `/next` (its init phase).
+    async fn start_instance(&self) -> Result<Instance, String> {
+        let number = self.started.fetch_add(1, Ordering::SeqCst) + 1;
+        let api = RuntimeApi::start()
+            .await
+            .map_err(|e| format!("runtime API: {e}"))?;
+        let spawned_at = Instant::now();
+        let child = Command::new(&self.config.binary)
+            .env_clear()
+            .envs(&self.config.environment)
+            .envs(lambda_environment(
+                &self.config,
+                &api.address.to_string(),
+                number,
+            ))
+            .stdin(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.config.binary.display()))?;
+        let mut instance = Instance { number, child, api };
+        let (_, placeholder) = oneshot::channel();
+        let started = std::mem::replace(&mut instance.api.started, placeholder);
+        let outcome = tokio::select! {
+            signal = started => match signal {
+                Ok(Started::Polling) => Ok(()),
+                Ok(Started::InitError(body)) => Err(format!("init error: {}", String::from_utf8_lossy(&body))),
+                Err(_) => Err("runtime API stopped".to_string()),
+            },
+            status = instance.child.wait() => Err(format!("exited during init ({})", status.map(|s| s.to_string()).unwrap_or_default())),
+            _ = tokio::time::sleep(INIT_TIMEOUT) => Err("init timed out".to_string()),
+        };
+        let init = spawned_at.elapsed();
+        outcome?;
+        self.metrics.cold_start(&self.config.logical_id, init);
+        eprintln!(
+            "redline-local: cold start {}#{} init {:.1} ms",
+            self.config.logical_id,
+            number,
+            init.as_secs_f64() * 1000.0
+        );
+        Ok(instance)
+    }
+
+    /// Hands `payload` to a warm instance, or a new one; the answer or the platform failure.
+    pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> Outcome {
+        let request_id = ids::uuid();
+        let started = Instant::now();
+        let outcome = self.invoke_with(payload, request_id).await;
+        self.metrics
+            .invocation(&self.config.logical_id, outcome.label(), started.elapsed());
+        outcome
+    }
+
+    async fn acquire(&self, request_id: &str) -> Result<Instance, Outcome> {
+        if let Some(instance) = self.idle.lock().expect("not poisoned").pop() {
+            return Ok(instance);
+        }
+        let reserved = self
+            .live
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| {
+                (n < self.config.max_instances).then_some(n + 1)
+            })
+            .is_ok();
+        if !reserved {
+            return Err(Outcome::Throttled);
+        }
+        match self.start_instance().await {
+            Ok(instance) => {
+                self.metrics.instances(&self.config.logical_id, 1);
+                Ok(instance)
+            }
+            Err(reason) => {
+                self.live.fetch_sub(1, Ordering::SeqCst);
+                eprintln!(
+                    "redline-local: {} failed to start: {reason}",
+                    self.config.logical_id
+                );
+                Err(Outcome::InitFailed {
+                    request_id: request_id.to_string(),
+                    reason,
+                })
+            }
+        }
+    }
+
+    fn retire(&self, instance: Instance, why: &str) {
+        eprintln!(
+            "redline-local: {}#{} {why}; it is replaced on the next request",
+            self.config.logical_id, instance.number
+        );
+        drop(instance); // kill_on_drop
+        self.live.fetch_sub(1, Ordering::SeqCst);
+        self.metrics.instances(&self.config.logical_id, -1);
+    }
+
+    async fn invoke_with(&self, payload: Bytes, request_id: String) -> Outcome {
+        let mut instance = match self.acquire(&request_id).await {
+            Ok(instance) => instance,
+            Err(outcome) => return outcome,
+        };
+        let (reply, answer) = oneshot::channel();
+        let invocation = Invocation {
+            request_id: request_id.clone(),
+            payload,
+            deadline_ms: ids::now_ms() + self.config.timeout.as_millis() as u64,
+            function_arn: self.config.arn(),
+            trace_id: format!(
+                "Root=1-{:08x}-{};Sampled=0",
+                ids::now_ms() / 1000,
+                &ids::uuid().replace('-', "")[..24]
+            ),
+            reply,
+        };
+        if instance.api.invocations.send(invocation).await.is_err() {
+            self.retire(instance, "lost its runtime API");
+            return Outcome::Crashed { request_id };
+        }
+        tokio::select! {
+            answer = answer => match answer {
+                Ok(reply) => {
+                    self.idle.lock().expect("not poisoned").push(instance);
+                    match reply {
+                        Reply::Success(body) => Outcome::Success { body, request_id },
+                        Reply::FunctionError(body) => Outcome::FunctionError { body, request_id },
+                    }
+                }
+                Err(_) => {
+                    self.retire(instance, "dropped its invocation");
+                    Outcome::Crashed { request_id }
+                }
+            },
+            status = instance.child.wait() => {
+                let status = status.map(|s| s.to_string()).unwrap_or_default();
+                self.retire(instance, &format!("exited mid-invocation ({status})"));
+                Outcome::Crashed { request_id }
+            }
+            _ = tokio::time::sleep(self.config.timeout) => {
+                self.retire(instance, &format!("timed out after {} s", self.config.timeout.as_secs_f64()));
+                Outcome::Timeout { request_id }
+            }
+        }
+    }
+
+    /// Kills every idle instance (busy ones die with their invocation tasks).
+    pub fn shutdown(&self) {
+        let idle: Vec<Instance> = self.idle.lock().expect("not poisoned").drain(..).collect();
+        drop(idle);
+    }
+}
