@@ -2,6 +2,7 @@
 
 pub mod events;
 pub mod harness;
+pub mod runner;
 pub mod servers;
 
 pub use events::{Source, TestRequest, TestResponse};

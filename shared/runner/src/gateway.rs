@@ -9,9 +9,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// API Gateway's integration limit: past it the client gets 503 whatever the function does.
-pub const INTEGRATION_TIMEOUT: Duration = Duration::from_secs(30);
-
 #[derive(Debug, Clone, Default)]
 pub struct Cors {
     pub origins: Vec<String>,
@@ -45,6 +42,8 @@ pub struct Gateway {
     pools: HashMap<String, Arc<FunctionPool>>,
     cors: Option<Cors>,
     port: u16,
+    /// API Gateway's integration limit: past it the client gets 503 whatever the function does.
+    integration_timeout: Duration,
 }
 
 /// SAM's `{proxy+}` is a greedy parameter: matchit writes it `{*proxy}`.
@@ -66,6 +65,7 @@ impl Gateway {
         pools: HashMap<String, Arc<FunctionPool>>,
         cors: Option<Cors>,
         port: u16,
+        integration_timeout: Duration,
     ) -> Result<Self, String> {
         let mut router = matchit::Router::new();
         let mut by_path: Vec<(String, Vec<usize>)> = Vec::new();
@@ -94,6 +94,7 @@ impl Gateway {
             pools,
             cors,
             port,
+            integration_timeout,
         })
     }
 
@@ -197,7 +198,7 @@ impl Gateway {
         let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialise"));
         // The invocation runs on: past the integration limit only the client stops waiting.
         let invocation = tokio::spawn(async move { pool.invoke(payload).await });
-        let outcome = match tokio::time::timeout(INTEGRATION_TIMEOUT, invocation).await {
+        let outcome = match tokio::time::timeout(self.integration_timeout, invocation).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => return platform_error(route.kind, 500),
             Err(_) => return platform_error(route.kind, 503),
@@ -287,6 +288,7 @@ mod tests {
                 ..Cors::default()
             }),
             3000,
+            Duration::from_secs(30),
         )
         .unwrap()
     }

@@ -34,6 +34,7 @@ pub struct Settings {
     pub parameter_overrides: BTreeMap<String, String>,
     pub max_instances: usize,
     pub region: String,
+    pub integration_timeout: Duration,
 }
 
 /// Everything resolved from the template: one pool per function, the routes and CORS.
@@ -108,7 +109,13 @@ impl Stack {
             }),
             None => None,
         };
-        let gateway = gateway::Gateway::new(template.routes.clone(), pools.clone(), cors, port)?;
+        let gateway = gateway::Gateway::new(
+            template.routes.clone(),
+            pools.clone(),
+            cors,
+            port,
+            settings.integration_timeout,
+        )?;
         let control = control::Control::new(&pools, metrics.clone());
         Ok(Stack {
             pools,

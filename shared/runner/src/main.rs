@@ -40,6 +40,9 @@ struct Args {
     max_instances: usize,
     #[arg(long, default_value = "us-east-1")]
     region: String,
+    /// API Gateway's integration limit in seconds (30 in AWS; tests shorten it).
+    #[arg(long, default_value_t = 30, hide = true)]
+    integration_timeout: u64,
     /// Instead of running: GET this URL and exit 0 on a 2xx answer (container healthchecks).
     #[arg(long)]
     healthcheck: Option<String>,
@@ -69,6 +72,7 @@ async fn main() {
             .collect::<BTreeMap<_, _>>(),
         max_instances: args.max_instances.max(1),
         region: args.region.clone(),
+        integration_timeout: std::time::Duration::from_secs(args.integration_timeout.max(1)),
     };
     let stack = match Stack::build(&settings, args.port) {
         Ok(stack) => Arc::new(stack),

@@ -1,0 +1,60 @@
+//! A deliberately misbehaving Lambda function, for testing the local runner against the real
+//! Runtime API client (`lambda_runtime`). The route's `{action}` (or the event's `action`) says
+//! what to do: answer, sleep, crash, fail, return garbage, or report its environment.
+
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn action(event: &Value) -> String {
+    event["pathParameters"]["action"]
+        .as_str()
+        .or_else(|| event["action"].as_str())
+        .unwrap_or("ok")
+        .to_string()
+}
+
+fn answer(body: Value) -> Value {
+    json!({
+        "statusCode": 200,
+        "headers": {"content-type": "application/json"},
+        "body": body.to_string(),
+    })
+}
+
+async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
+    let pid = std::process::id();
+    match action(&event.payload).as_str() {
+        "slow" => {
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            Ok(answer(json!({"pid": pid})))
+        }
+        "sleep" => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            Ok(answer(json!({"pid": pid})))
+        }
+        "crash" => std::process::abort(),
+        "error" => Err("the function failed on purpose".into()),
+        "garbage" => Ok(json!({"statusCode": "not a status"})),
+        "env" => Ok(answer(json!({
+            "pid": pid,
+            "memory": std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok(),
+            "name": std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
+            "greeting": std::env::var("GREETING").ok(),
+            "home": std::env::var("HOME").ok(),
+            "request_id": event.context.request_id,
+            "deadline_in_ms": event.context.deadline as i64
+                - std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64,
+        }))),
+        _ => Ok(answer(json!({"pid": pid, "event": event.payload}))),
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    if std::env::var("MISBEHAVE_INIT").as_deref() == Ok("exit") {
+        eprintln!("misbehave: failing init on purpose");
+        std::process::exit(3);
+    }
+    lambda_runtime::run(service_fn(handle)).await
+}
