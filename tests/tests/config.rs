@@ -23,6 +23,7 @@ fn prod_vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
         ("REDLINE_ENV", "prod"),
         ("DB_HOST", "db.internal"),
         ("DB_PASSWORD", "pw"),
+        ("DB_CA_FILE", "/etc/ssl/certs/ca-certificates.crt"),
         ("REDIS_URL", "rediss://cache.internal:6379"),
         ("REDLINE__AUTH__TOKENS__SIGNING_KEYS", PROD_SIGNING),
         ("REDLINE__CRYPTO__DATA_KEYS", PROD_DATA_KEYS),
@@ -141,19 +142,11 @@ fn errors_name_the_key() {
             vars(&[("REDLINE__DATABASE__SSLMODE", "prefer")]),
             "database.sslmode",
         ),
-        (vars(&[("REDLINE__REDIS__URL", "http://x")]), "redis.url"),
         (
             vars(&[("REDLINE__AUTH__PASSWORD__MEMORY_KIB", "1")]),
             "auth.password",
         ),
         (vars(&[("REDLINE_ENV", "staging")]), "REDLINE_ENV"),
-        (
-            prod_vars(&[])
-                .into_iter()
-                .filter(|(k, _)| k != "DB_HOST")
-                .collect(),
-            "DB_HOST",
-        ),
     ];
     for (vars, key) in cases {
         let message = error_of(vars.clone());
@@ -162,13 +155,38 @@ fn errors_name_the_key() {
             "{key} not named in: {message} ({vars:?})"
         );
     }
-    let missing_host = error_of(
-        prod_vars(&[])
-            .into_iter()
-            .filter(|(k, _)| k != "DB_HOST")
-            .collect(),
+    // prod's data-store values default to empty: a function that needs one refuses to start.
+    let without_host: HashMap<String, String> = prod_vars(&[])
+        .into_iter()
+        .filter(|(k, _)| k != "DB_HOST")
+        .collect();
+    let config = load_from(&ConfigSource::Embedded, &without_host).unwrap();
+    let error = AppState::build(config.clone(), Area::Auth)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("database.host"), "{error}");
+    assert!(
+        AppState::build(config, Area::Greeter).is_ok(),
+        "greeter needs no database"
     );
-    assert!(missing_host.contains("database.host"), "{missing_host}");
+    let without_redis: HashMap<String, String> = prod_vars(&[])
+        .into_iter()
+        .filter(|(k, _)| k != "REDIS_URL")
+        .collect();
+    let config = load_from(&ConfigSource::Embedded, &without_redis).unwrap();
+    let error = AppState::build(config, Area::Health)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("redis.url"), "{error}");
+    let mut config = load_from(&ConfigSource::Embedded, &vars(&[("REDLINE_ENV", "test")])).unwrap();
+    config.redis.url = redline_core::config::Secret::new("http://x");
+    let error = AppState::build(config, Area::Auth)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(error.contains("redis.url"), "{error}");
 }
 
 #[test]

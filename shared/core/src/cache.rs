@@ -48,6 +48,12 @@ pub struct Cache {
 impl Cache {
     pub fn new(config: &RedisConfig) -> Result<Self, ConfigError> {
         let url = config.url.expose();
+        if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+            return Err(ConfigError::key(
+                "redis.url",
+                "is required by this function and must start with redis:// or rediss://",
+            ));
+        }
         let client = match &config.ca_file {
             Some(path) => {
                 let root = std::fs::read(path).map_err(|e| {
@@ -104,13 +110,24 @@ impl Cache {
         Ok(manager.clone())
     }
 
-    /// Runs a command with a hard bound, so a hung server cannot hang a request.
+    /// Runs a command with a hard bound, so a hung server cannot hang a request. Retried once
+    /// on a broken connection: use it for reads and for writes whose repetition is harmless
+    /// (SET, a rate-window INCR: at worst one request counted twice).
     pub async fn query<T: redis::FromRedisValue>(
         &self,
         command: &redis::Cmd,
     ) -> Result<T, CacheError> {
         self.with_reconnect(|mut conn| async move { command.query_async(&mut conn).await })
             .await
+    }
+
+    /// A command that must not run twice (its repetition would change an answer): never retried.
+    pub async fn query_once<T: redis::FromRedisValue>(
+        &self,
+        command: &redis::Cmd,
+    ) -> Result<T, CacheError> {
+        let mut conn = self.conn().await?;
+        Ok(self.bounded(command.query_async(&mut conn)).await?)
     }
 
     pub async fn pipeline<T: redis::FromRedisValue>(
@@ -127,6 +144,15 @@ impl Cache {
     ) -> Result<T, CacheError> {
         self.with_reconnect(|mut conn| async move { invocation.invoke_async(&mut conn).await })
             .await
+    }
+
+    /// A script that must not run twice: never retried.
+    pub async fn script_once<T: redis::FromRedisValue>(
+        &self,
+        invocation: &redis::ScriptInvocation<'_>,
+    ) -> Result<T, CacheError> {
+        let mut conn = self.conn().await?;
+        Ok(self.bounded(invocation.invoke_async(&mut conn)).await?)
     }
 
     /// A connection broken by a Redis restart fails the first command sent on it; the manager

@@ -101,6 +101,9 @@ impl AppState {
             (None, None)
         };
         let passwords = PasswordHasherConfig::new(&config.auth.password);
+        if area == Area::Auth {
+            passwords.warm_up();
+        }
         Ok(AppState {
             config,
             area,

@@ -33,13 +33,6 @@ fn check_ranges(config: &Config) -> Result<(), ConfigError> {
     positive("database.statement_timeout", db.statement_timeout)?;
     positive("redis.connect_timeout", config.redis.connect_timeout)?;
     positive("redis.response_timeout", config.redis.response_timeout)?;
-    let url = config.redis.url.expose();
-    if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-        return Err(ConfigError::key(
-            "redis.url",
-            "must start with redis:// or rediss://",
-        ));
-    }
 
     let captcha = &config.auth.captcha;
     positive("auth.captcha.ttl", captcha.ttl)?;

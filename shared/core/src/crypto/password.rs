@@ -68,16 +68,30 @@ impl PasswordHasherConfig {
             .unwrap_or(Verdict::Mismatch)
     }
 
-    /// Spends the same work as a real verification, for an identifier with no account.
-    pub async fn verify_dummy(&self, password: &str) {
-        let dummy = self
-            .dummy
+    /// Computes the dummy hash in the background (cold start), so that the first login of an
+    /// unknown name does not pay for it and stand out by its timing.
+    pub fn warm_up(&self) {
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let hasher = self.clone();
+            runtime.spawn(async move {
+                hasher.dummy().await;
+            });
+        }
+    }
+
+    async fn dummy(&self) -> String {
+        self.dummy
             .get_or_init(|| async {
                 let random = super::random::id128();
                 self.hash(&random).await.unwrap_or_default()
             })
             .await
-            .clone();
+            .clone()
+    }
+
+    /// Spends the same work as a real verification, for an identifier with no account.
+    pub async fn verify_dummy(&self, password: &str) {
+        let dummy = self.dummy().await;
         let _ = self.verify(password, &dummy).await;
     }
 }

@@ -39,10 +39,26 @@ impl From<tokio_postgres::Error> for DbError {
             }
             Some(db) if is_availability(db.code()) => DbError::Unavailable(text),
             Some(_) => DbError::Query(text),
-            // No server error code: the connection itself failed or was closed.
-            None => DbError::Unavailable(text),
+            // No server error code: an I/O failure or a closed connection is an outage; anything
+            // else (a type or row-count mismatch) is a bug.
+            None if error.is_closed() || is_io(&error) => DbError::Unavailable(text),
+            None => DbError::Query(text),
         }
     }
+}
+
+/// The driver's own failures that mean "the server is not there" (its error kinds are private;
+/// their messages are stable).
+fn is_io(error: &tokio_postgres::Error) -> bool {
+    const OUTAGES: [&str; 5] = [
+        "error connecting to server",
+        "error performing TLS handshake",
+        "timeout waiting for server",
+        "error communicating with the server",
+        "connection closed",
+    ];
+    let text = error.to_string();
+    OUTAGES.iter().any(|outage| text.starts_with(outage))
 }
 
 fn is_availability(code: &SqlState) -> bool {
@@ -89,6 +105,12 @@ pub type Client = deadpool_postgres::Object;
 
 impl Db {
     pub fn new(config: &DatabaseConfig) -> Result<Self, crate::config::ConfigError> {
+        if config.host.is_empty() {
+            return Err(crate::config::ConfigError::key(
+                "database.host",
+                "is required by this function",
+            ));
+        }
         let mut pg = tokio_postgres::Config::new();
         pg.host(&config.host)
             .port(config.port)
@@ -98,6 +120,10 @@ impl Db {
             .application_name("redline")
             .connect_timeout(config.connect_timeout)
             .keepalives(true)
+            // A black-holed network must close the connection (so the pool drops it) in
+            // seconds, not after the kernel's 2-hour keepalive and 15-minute retransmit defaults.
+            .keepalives_idle(Duration::from_secs(30))
+            .tcp_user_timeout(config.connect_timeout + config.statement_timeout)
             .options(format!(
                 "-c statement_timeout={}",
                 config.statement_timeout.as_millis()

@@ -46,9 +46,29 @@ pub struct NewAccount<'a> {
     pub username: &'a str,
     pub password_hash: &'a str,
     pub email_cipher: Vec<u8>,
-    pub email_index: Vec<u8>,
+    pub email_index: &'a [u8],
     pub phone_cipher: Option<Vec<u8>>,
-    pub phone_index: Option<Vec<u8>>,
+    pub phone_index: Option<&'a [u8]>,
+}
+
+/// What a successful login replaces: a re-hashed password, data re-sealed under the current key.
+#[derive(Debug, Default)]
+pub struct Resealed {
+    pub password_hash: Option<String>,
+    pub email: Option<Vec<u8>>,
+    pub phone: Option<Vec<u8>>,
+    pub totp: Option<Vec<u8>>,
+    pub totp_pending: Option<Vec<u8>>,
+}
+
+impl Resealed {
+    pub fn is_empty(&self) -> bool {
+        self.password_hash.is_none()
+            && self.email.is_none()
+            && self.phone.is_none()
+            && self.totp.is_none()
+            && self.totp_pending.is_none()
+    }
 }
 
 #[derive(Debug)]
@@ -148,21 +168,24 @@ impl Accounts<'_> {
     }
 
     /// Stores a fresh password hash and re-encrypted personal data after a successful login.
-    pub async fn refresh_credentials(
-        &self,
-        id: i64,
-        password_hash: Option<&str>,
-        email_cipher: Option<&[u8]>,
-        phone_cipher: Option<&[u8]>,
-    ) -> Result<(), DbError> {
+    pub async fn refresh_credentials(&self, id: i64, new: &Resealed) -> Result<(), DbError> {
         self.db
             .execute(
                 "UPDATE users SET password_hash = COALESCE($2, password_hash), \
                                   email_cipher = COALESCE($3, email_cipher), \
                                   phone_cipher = COALESCE($4, phone_cipher), \
+                                  totp_cipher = COALESCE($5, totp_cipher), \
+                                  totp_pending = COALESCE($6, totp_pending), \
                                   updated_at = now() \
                  WHERE id = $1",
-                &[&id, &password_hash, &email_cipher, &phone_cipher],
+                &[
+                    &id,
+                    &new.password_hash,
+                    &new.email,
+                    &new.phone,
+                    &new.totp,
+                    &new.totp_pending,
+                ],
             )
             .await?;
         Ok(())

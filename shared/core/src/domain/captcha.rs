@@ -3,8 +3,7 @@
 use crate::cache::{Cache, CacheError};
 use crate::captcha_image;
 use crate::config::CaptchaConfig;
-use crate::crypto::{constant_time_eq, random};
-use std::collections::HashMap;
+use crate::crypto::random;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,6 +41,44 @@ pub enum CaptchaFailure {
     /// Counted as a guess.
     WrongCode,
 }
+
+/// Redis compares digests, not codes: equality of SHA-256 digests reveals nothing useful about
+/// the code through timing. Codes compare ignoring ASCII case.
+fn code_digest(id: &str, code: &str) -> String {
+    let mut context = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
+    context.update(id.as_bytes());
+    context.update(b":");
+    context.update(code.trim().to_ascii_uppercase().as_bytes());
+    context
+        .finish()
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// KEYS[1] the captcha; ARGV: now (ms), digest, max guesses, check binding (0/1), targets...
+const CHECK: &str = r"
+local c = redis.call('HMGET', KEYS[1], 'digest', 'expires', 'target')
+if not c[1] then return 'invalid' end
+if tonumber(ARGV[1]) >= tonumber(c[2]) then return 'expired' end
+local bound = c[3] or ''
+if bound ~= '' and ARGV[4] == '1' then
+  local allowed = false
+  for i = 5, #ARGV do
+    if ARGV[i] == bound then allowed = true end
+  end
+  if not allowed then return 'invalid' end
+end
+if c[1] == ARGV[2] then
+  redis.call('DEL', KEYS[1])
+  return 'ok'
+end
+if redis.call('HINCRBY', KEYS[1], 'guesses', 1) >= tonumber(ARGV[3]) then
+  redis.call('DEL', KEYS[1])
+end
+return 'wrong'
+";
 
 pub struct Issued {
     pub id: String,
@@ -86,7 +123,7 @@ impl Captchas<'_> {
             .hset_multiple(
                 &key,
                 &[
-                    ("code", code.as_str()),
+                    ("digest", code_digest(&id, &code).as_str()),
                     ("kind", kind.name()),
                     ("target", target_index.unwrap_or("")),
                     ("expires", &expires.to_string()),
@@ -99,7 +136,8 @@ impl Captchas<'_> {
         Ok(Issued { id, code })
     }
 
-    /// Checks `code`; a right code consumes the captcha, a wrong one counts as a guess.
+    /// Checks `code` in one atomic step: a right code consumes the captcha, a wrong one counts
+    /// as a guess and the last allowed guess destroys it, however many requests race.
     /// With `allowed_targets`, a bound captcha passes only if its binding is one of them.
     pub async fn check(
         &self,
@@ -107,45 +145,25 @@ impl Captchas<'_> {
         code: &str,
         allowed_targets: Option<&[&str]>,
     ) -> Result<Result<(), CaptchaFailure>, CacheError> {
-        let key = self.key(id);
-        let stored: HashMap<String, String> =
-            self.cache.query(redis::cmd("HGETALL").arg(&key)).await?;
-        let (Some(expected), Some(expires)) = (stored.get("code"), stored.get("expires")) else {
-            return Ok(Err(CaptchaFailure::Invalid));
-        };
-        if now_ms() >= expires.parse::<u64>().unwrap_or(0) {
-            return Ok(Err(CaptchaFailure::Expired));
+        let script = redis::Script::new(CHECK);
+        let mut invocation = script.prepare_invoke();
+        invocation
+            .key(self.key(id))
+            .arg(now_ms())
+            .arg(code_digest(id, code))
+            .arg(self.config.max_guesses)
+            .arg(u8::from(allowed_targets.is_some()));
+        for target in allowed_targets.unwrap_or_default() {
+            invocation.arg(*target);
         }
-        let bound = stored.get("target").map(String::as_str).unwrap_or("");
-        if let Some(allowed) = allowed_targets.filter(|_| !bound.is_empty()) {
-            if !allowed
-                .iter()
-                .any(|target| constant_time_eq(bound.as_bytes(), target.as_bytes()))
-            {
-                return Ok(Err(CaptchaFailure::Invalid));
-            }
-        }
-        let matches = constant_time_eq(
-            expected.to_ascii_uppercase().as_bytes(),
-            code.trim().to_ascii_uppercase().as_bytes(),
-        );
-        if !matches {
-            let guesses: u32 = self
-                .cache
-                .query(redis::cmd("HINCRBY").arg(&key).arg("guesses").arg(1))
-                .await?;
-            if guesses >= self.config.max_guesses {
-                self.cache.query::<()>(redis::cmd("DEL").arg(&key)).await?;
-            }
-            return Ok(Err(CaptchaFailure::WrongCode));
-        }
-        // Consumption is the DEL itself: of two concurrent right answers only one deletes.
-        let deleted: u32 = self.cache.query(redis::cmd("DEL").arg(&key)).await?;
-        if deleted == 1 {
-            Ok(Ok(()))
-        } else {
-            Ok(Err(CaptchaFailure::Invalid))
-        }
+        // Not retried: a lost reply must not turn a consumed right answer into "invalid".
+        let verdict: String = self.cache.script_once(&invocation).await?;
+        Ok(match verdict.as_str() {
+            "ok" => Ok(()),
+            "expired" => Err(CaptchaFailure::Expired),
+            "wrong" => Err(CaptchaFailure::WrongCode),
+            _ => Err(CaptchaFailure::Invalid),
+        })
     }
 
     /// Hands an sms/email code to the development outbox (a Redis list).
@@ -163,7 +181,7 @@ impl Captchas<'_> {
             "at": now_ms() / 1000,
         });
         self.cache
-            .query::<()>(
+            .query_once::<()>(
                 redis::cmd("RPUSH")
                     .arg(self.cache.key("outbox"))
                     .arg(message.to_string()),

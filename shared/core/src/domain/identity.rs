@@ -42,7 +42,10 @@ pub fn check_password(password: &str, username: &str) -> Result<(), ApiError> {
 /// Trimmed and lower-cased, or `None` when it is not a valid address.
 pub fn normalise_email(email: &str) -> Option<String> {
     let email = email.trim().to_lowercase();
-    (email.len() <= 254 && email_address::EmailAddress::is_valid(&email) && email.contains('.'))
+    let dotted_domain = email
+        .rsplit_once('@')
+        .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'));
+    (email.len() <= 254 && dotted_domain && email_address::EmailAddress::is_valid(&email))
         .then_some(email)
 }
 
@@ -51,7 +54,10 @@ pub fn normalise_phone(phone: &str) -> Option<String> {
     let phone = phone.trim();
     let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if let Some(digits) = phone.strip_prefix('+') {
-        return (all_digits(digits) && (8..=15).contains(&digits.len())).then(|| phone.to_string());
+        // E.164 country codes never start with 0.
+        let valid =
+            all_digits(digits) && (8..=15).contains(&digits.len()) && !digits.starts_with('0');
+        return valid.then(|| phone.to_string());
     }
     (all_digits(phone) && phone.len() == 11 && phone.starts_with('1'))
         .then(|| format!("+86{phone}"))
@@ -150,6 +156,7 @@ mod tests {
         );
         assert_eq!(normalise_email("not-an-email"), None);
         assert_eq!(normalise_email("a@b"), None);
+        assert_eq!(normalise_email("a.b@localhost"), None);
         assert_eq!(normalise_email(""), None);
     }
 
@@ -161,6 +168,7 @@ mod tests {
             Some("+8613800138000".into())
         );
         assert_eq!(normalise_phone("+1234567"), None);
+        assert_eq!(normalise_phone("+0123456789"), None);
         assert_eq!(normalise_phone("+1234567890123456"), None);
         assert_eq!(normalise_phone("23800138000"), None);
         assert_eq!(normalise_phone("+86 138"), None);

@@ -63,7 +63,8 @@ pub async fn verify_once(
         .key(cache.key(&format!("totp:last:{user_id}")))
         .arg(step)
         .arg(STEP * 4);
-    let claimed: i32 = cache.script(&invocation).await?;
+    // Not retried: a lost reply would make the second run see its own step as a replay.
+    let claimed: i32 = cache.script_once(&invocation).await?;
     Ok(claimed == 1)
 }
 

@@ -1,11 +1,13 @@
 //! The `auth` area: captcha, register, login, logout, refresh, lock status, TOTP, JWKS.
 
-use super::{account_of, authenticate, Input};
+use super::{account_of, as_attempt, authenticate, Input};
 use crate::captcha_image;
 use crate::config::CaptchaDelivery;
 use crate::crypto::password::Verdict;
 use crate::crypto::random;
-use crate::domain::accounts::{Account, Accounts, CreateError, Lookup, NewAccount, Taken};
+use crate::domain::accounts::{
+    Account, Accounts, CreateError, Lookup, NewAccount, Resealed, Taken,
+};
 use crate::domain::captcha::{CaptchaFailure, CaptchaKind, Captchas};
 use crate::domain::identity::{self, Identifier};
 use crate::domain::lockout::Lockout;
@@ -206,16 +208,22 @@ pub async fn register(state: &AppState, input: &Input<'_>) -> Result<Reply, ApiE
             username: &body.username,
             password_hash: &password_hash,
             email_cipher: keys.encrypt("email", email.as_bytes()),
-            email_index,
+            email_index: &email_index,
             phone_cipher: phone
                 .as_deref()
                 .map(|p| keys.encrypt("phone", p.as_bytes())),
-            phone_index,
+            phone_index: phone_index.as_deref(),
         })
         .await;
     match created {
         Ok(_) => Ok(Reply::ok(json!({ "message": "registered" }))),
-        Err(CreateError::Taken(taken)) => Err(taken_error(taken)),
+        // A concurrent winner: report in the contract's order, not the index PostgreSQL hit.
+        Err(CreateError::Taken(taken)) => {
+            let first = accounts
+                .first_taken(&username_lower, &email_index, phone_index.as_deref())
+                .await?;
+            Err(taken_error(first.unwrap_or(taken)))
+        }
         Err(CreateError::Db(error)) => Err(error.into()),
     }
 }
@@ -250,6 +258,9 @@ async fn resolve(
     let (kind, value) = identifier.index_parts();
     let accounts = Accounts { db: state.db()? };
     let account = match &identifier {
+        // A name no account could have (bad characters, NUL) is unknown without asking.
+        Identifier::Username(name) if identity::check_username(name).is_err() => None,
+        Identifier::Email(email) if identity::normalise_email(email).is_none() => None,
         Identifier::Username(name) => accounts.find(Lookup::UsernameLower(name)).await?,
         Identifier::Email(_) | Identifier::Phone(_) => {
             let index = state.blind_index()?.index(kind, value);
@@ -302,6 +313,19 @@ pub async fn login(state: &AppState, input: &Input<'_>) -> Result<Reply, ApiErro
     let allowed: Vec<&str> = binding.as_deref().into_iter().collect();
     pass_captcha(state, &body.captcha_id, &body.captcha_code, &allowed).await?;
 
+    let (account, verdict) =
+        as_attempt(state, &subject, check_credentials(state, account, &body)).await?;
+    refresh_stored_credentials(state, &account, &body.password, verdict).await?;
+    let pair = start_session(state, &account).await?;
+    Ok(Reply::ok(pair))
+}
+
+/// Password, then TOTP. Unknown identifiers cost the same as known ones (a dummy hash).
+async fn check_credentials(
+    state: &AppState,
+    account: Option<Account>,
+    body: &LoginBody,
+) -> Result<(Account, Verdict), ApiError> {
     let verdict = match &account {
         Some(account) => {
             state
@@ -316,27 +340,15 @@ pub async fn login(state: &AppState, input: &Input<'_>) -> Result<Reply, ApiErro
     };
     let account = match (account, verdict) {
         (Some(account), Verdict::Match | Verdict::MatchNeedsRehash) => account,
-        _ => {
-            lockout.record_failure(&subject).await?;
-            return Err(ApiError::InvalidCredentials);
-        }
+        _ => return Err(ApiError::InvalidCredentials),
     };
     if account.totp_enabled {
-        check_login_totp(state, &account, &body.totp_code, &lockout, &subject).await?;
+        check_login_totp(state, &account, &body.totp_code).await?;
     }
-    lockout.reset(&subject).await?;
-    refresh_stored_credentials(state, &account, &body.password, verdict).await?;
-    let pair = start_session(state, &account).await?;
-    Ok(Reply::ok(pair))
+    Ok((account, verdict))
 }
 
-async fn check_login_totp(
-    state: &AppState,
-    account: &Account,
-    code: &str,
-    lockout: &Lockout<'_>,
-    subject: &str,
-) -> Result<(), ApiError> {
+async fn check_login_totp(state: &AppState, account: &Account, code: &str) -> Result<(), ApiError> {
     if code.trim().is_empty() {
         return Err(ApiError::TotpRequired);
     }
@@ -349,7 +361,6 @@ async fn check_login_totp(
         .decrypt("totp", cipher)
         .map_err(ApiError::internal)?;
     if !totp::verify_once(state.cache()?, account.id, &secret, code).await? {
-        lockout.record_failure(subject).await?;
         return Err(ApiError::TotpInvalid);
     }
     Ok(())
@@ -382,21 +393,22 @@ async fn refresh_stored_credentials(
         let plain = keys.decrypt(field, cipher).map_err(ApiError::internal)?;
         Ok(Some(keys.encrypt(field, &plain)))
     };
-    let email = reseal("email", &account.email_cipher)?;
-    let phone = match account.phone_cipher.as_deref() {
-        Some(cipher) => reseal("phone", cipher)?,
-        None => None,
+    let optional = |field: &str, cipher: Option<&[u8]>| match cipher {
+        Some(cipher) => reseal(field, cipher),
+        None => Ok(None),
     };
-    if new_hash.is_none() && email.is_none() && phone.is_none() {
+    let resealed = Resealed {
+        password_hash: new_hash,
+        email: reseal("email", &account.email_cipher)?,
+        phone: optional("phone", account.phone_cipher.as_deref())?,
+        totp: optional("totp", account.totp_cipher.as_deref())?,
+        totp_pending: optional("totp", account.totp_pending.as_deref())?,
+    };
+    if resealed.is_empty() {
         return Ok(());
     }
     Accounts { db: state.db()? }
-        .refresh_credentials(
-            account.id,
-            new_hash.as_deref(),
-            email.as_deref(),
-            phone.as_deref(),
-        )
+        .refresh_credentials(account.id, &resealed)
         .await?;
     Ok(())
 }
@@ -521,9 +533,27 @@ pub async fn lock_status(state: &AppState, input: &Input<'_>) -> Result<Reply, A
 
 // ---------------------------------------------------------------- TOTP
 
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct SetupBody {
+    code: String,
+}
+
 pub async fn totp_setup(state: &AppState, input: &Input<'_>) -> Result<Reply, ApiError> {
+    let body: SetupBody = input.body()?;
     let claims = authenticate(state, input.incoming).await?;
     let account = account_of(state, &claims).await?;
+    // Replacing an enabled second factor needs that factor: a stolen access token alone must
+    // not be able to lock the owner out.
+    if account.totp_enabled {
+        let subject = format!("user:{}", account.id);
+        as_attempt(
+            state,
+            &subject,
+            check_login_totp(state, &account, &body.code),
+        )
+        .await?;
+    }
     let secret = totp::new_secret();
     let issuer = &state.config.auth.totp.issuer;
     let url = totp::otpauth_url(&secret, issuer, &account.username)

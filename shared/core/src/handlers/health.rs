@@ -50,21 +50,20 @@ pub fn live() -> Reply {
     Reply::ok(json!({ "status": "healthy" }))
 }
 
-pub async fn ready(state: &AppState) -> Result<Reply, ApiError> {
-    let report = run_checks(state).await;
-    let status = if report.status == Status::Unhealthy {
-        503
-    } else {
-        200
-    };
-    Ok(Reply::with_status(status, report))
+/// `/health/ready` and `/health`: the same report; 503 only when a required check is unhealthy.
+pub async fn ready(state: &AppState, version: String) -> Result<Reply, ApiError> {
+    let report = run_checks(state, version).await;
+    Ok(Reply::with_status(http_status(report.status), report))
 }
 
-pub async fn report(state: &AppState) -> Result<Reply, ApiError> {
-    ready(state).await
+pub fn http_status(status: Status) -> u16 {
+    match status {
+        Status::Unhealthy => 503,
+        Status::Healthy | Status::Degraded => 200,
+    }
 }
 
-pub async fn run_checks(state: &AppState) -> HealthReport {
+pub async fn run_checks(state: &AppState, version: String) -> HealthReport {
     let started = Instant::now();
     let mut checks: Vec<(&'static str, bool, CheckFuture<'_>)> = Vec::new();
     if let Some(db) = state.optional_db() {
@@ -104,7 +103,7 @@ pub async fn run_checks(state: &AppState) -> HealthReport {
         status: overall(&checks),
         timestamp: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
         duration_ms: started.elapsed().as_millis() as u64,
-        version: crate::telemetry::function_version(),
+        version,
         checks,
     }
 }
@@ -278,6 +277,13 @@ mod tests {
         assert_eq!(results["slow"].status, Status::Unhealthy);
         assert_eq!(results["slow"].message, "check timed out");
         assert_eq!(overall(&results), Status::Unhealthy);
+    }
+
+    #[test]
+    fn degraded_is_still_ready() {
+        assert_eq!(http_status(Status::Healthy), 200);
+        assert_eq!(http_status(Status::Degraded), 200);
+        assert_eq!(http_status(Status::Unhealthy), 503);
     }
 
     #[test]

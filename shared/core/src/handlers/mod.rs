@@ -8,6 +8,7 @@ mod users;
 pub use health::{run_checks, HealthReport};
 
 use crate::domain::accounts::{Account, Accounts, Lookup};
+use crate::domain::lockout::{Attempt, Lockout};
 use crate::domain::revocations;
 use crate::error::ApiError;
 use crate::http::request::{decode, Incoming};
@@ -28,6 +29,17 @@ pub struct Input<'a> {
 impl Input<'_> {
     pub fn body<T: DeserializeOwned>(&self) -> Result<T, ApiError> {
         decode(&self.body)
+    }
+
+    /// The version serving this request: the alias Lambda was invoked through (`live`), else
+    /// the published version.
+    pub fn version(&self) -> String {
+        self.incoming
+            .invoked_arn
+            .as_deref()
+            .and_then(|arn| arn.split(':').nth(7))
+            .map(str::to_string)
+            .unwrap_or_else(crate::telemetry::function_version)
     }
 
     /// A path parameter, percent-decoded (a `+` stays a `+` in a path).
@@ -60,17 +72,19 @@ pub async fn call(route: RouteId, state: &AppState, input: &Input<'_>) -> Result
         RouteId::UsersDelete => users::delete(state, input).await,
         RouteId::Hello => greeter::hello(input),
         RouteId::HealthLive => Ok(health::live()),
-        RouteId::HealthReady => health::ready(state).await,
-        RouteId::HealthReport => health::report(state).await,
+        RouteId::HealthReady => health::ready(state, input.version()).await,
+        RouteId::HealthReport => health::ready(state, input.version()).await,
     }
 }
 
 /// The bearer checks, in the contract's order, up to revocation. The caller then loads the
 /// account with [`account_of`], which turns a deleted user into `TOKEN_INVALID`.
 pub async fn authenticate(state: &AppState, incoming: &Incoming) -> Result<Claims, ApiError> {
-    let header = incoming
-        .header("authorization")
-        .ok_or(ApiError::TokenMissing)?;
+    let Some(raw) = incoming.headers.get("authorization") else {
+        return Err(ApiError::TokenMissing);
+    };
+    // Present but not visible ASCII: not a Bearer token, whatever it is.
+    let header = raw.to_str().map_err(|_| ApiError::InvalidTokenFormat)?;
     let (scheme, token) = header.trim().split_once(' ').unwrap_or((header.trim(), ""));
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
@@ -87,6 +101,35 @@ pub async fn authenticate(state: &AppState, incoming: &Incoming) -> Result<Claim
         return Err(ApiError::TokenInvalid);
     }
     Ok(claims)
+}
+
+/// Runs a credential check as one lockout attempt on `subject`: refused while locked, counted
+/// before the check (so concurrent requests share `max_attempts`), kept only when the check
+/// ends in the contract's counted 401s (`INVALID_CREDENTIALS`, `TOTP_INVALID`).
+pub async fn as_attempt<T>(
+    state: &AppState,
+    subject: &str,
+    check: impl std::future::Future<Output = Result<T, ApiError>>,
+) -> Result<T, ApiError> {
+    let lockout = Lockout {
+        cache: state.cache()?,
+        config: &state.config.auth.lockout,
+    };
+    let attempt = match lockout.begin(subject).await? {
+        Attempt::Locked { unlock_time } => return Err(ApiError::AccountLocked { unlock_time }),
+        counted => counted,
+    };
+    let outcome = check.await;
+    match &outcome {
+        Ok(_) => lockout.succeeded(subject, attempt).await?,
+        Err(ApiError::InvalidCredentials | ApiError::TotpInvalid) => {}
+        Err(_) => {
+            if let Err(error) = lockout.give_back(subject, attempt).await {
+                tracing::warn!(error = %error, "could not uncount an attempt");
+            }
+        }
+    }
+    outcome
 }
 
 pub async fn account_of(state: &AppState, claims: &Claims) -> Result<Account, ApiError> {

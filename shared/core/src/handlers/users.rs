@@ -1,6 +1,6 @@
 //! `GET` and `DELETE /api/v1/users/me`.
 
-use super::{account_of, authenticate, Input};
+use super::{account_of, as_attempt, authenticate, Input};
 use crate::crypto::password::Verdict;
 use crate::domain::accounts::Accounts;
 use crate::domain::identity::{mask_email, mask_phone};
@@ -49,16 +49,25 @@ pub async fn delete(state: &crate::state::AppState, input: &Input<'_>) -> Result
             message: "password is required",
         });
     }
-    if state
-        .passwords
-        .verify(&body.password, &account.password_hash)
-        .await
-        == Verdict::Mismatch
-    {
-        return Err(ApiError::InvalidCredentials);
-    }
-    // Refresh families go with the row (ON DELETE CASCADE); access tokens fail on lookup.
+    // A wrong password here counts against the account's lockout like a failed login, so the
+    // route is no password oracle.
+    let subject = format!("user:{}", account.id);
+    as_attempt(state, &subject, async {
+        match state
+            .passwords
+            .verify(&body.password, &account.password_hash)
+            .await
+        {
+            Verdict::Mismatch => Err(ApiError::InvalidCredentials),
+            _ => Ok(()),
+        }
+    })
+    .await?;
+    // Refresh families go with the row (ON DELETE CASCADE); access tokens fail on lookup, so
+    // revoking this one too is belt and braces, and its failure must not turn success into 503.
     Accounts { db: state.db()? }.delete(account.id).await?;
-    revocations::revoke(state.cache()?, &claims).await?;
+    if let Err(error) = revocations::revoke(state.cache()?, &claims).await {
+        tracing::warn!(error = %error, "deleted account's token not revoked");
+    }
     Ok(Reply::ok(json!({ "deleted": true })))
 }

@@ -3,7 +3,7 @@
 
 use super::request::Incoming;
 use super::response::{error_reply, finish, ExtraHeaders, Reply};
-use super::routes::{match_route, Match, RateGroup, Route};
+use super::routes::{match_route, Match, RateGroup};
 use crate::domain::rate_limit;
 use crate::error::ApiError;
 use crate::handlers::{self, Input};
@@ -21,10 +21,6 @@ static COLD: AtomicBool = AtomicBool::new(true);
 #[derive(Clone)]
 pub struct App {
     state: Arc<AppState>,
-}
-
-fn takes_body(route: &Route) -> bool {
-    matches!(route.method, "POST" | "PUT" | "PATCH" | "DELETE")
 }
 
 impl App {
@@ -126,12 +122,8 @@ impl App {
                 });
             }
         }
-        let body = if takes_body(route) {
-            incoming.check_content_type()?;
-            incoming.json_object()?
-        } else {
-            serde_json::Map::new()
-        };
+        incoming.check_content_type()?;
+        let body = incoming.json_object()?;
         let input = Input {
             incoming,
             body,

@@ -18,8 +18,6 @@ pub struct Incoming {
     pub headers: lambda_http::http::HeaderMap,
     pub query: Vec<(String, String)>,
     pub body: Vec<u8>,
-    /// Lambda's deadline for this invocation, in epoch milliseconds (0 when unknown).
-    pub deadline_ms: u64,
     /// `arn:...:function:name:alias` of the invocation, when Lambda gave one.
     pub invoked_arn: Option<String>,
 }
@@ -30,8 +28,7 @@ impl Incoming {
         let request_context = req.request_context_ref().cloned();
         let (parts, body) = req.into_parts();
         let method = parts.method.as_str().to_string();
-        let stage = stage_of(request_context.as_ref());
-        let path = strip_stage(parts.uri.path(), stage.as_deref());
+        let path = route_path(&parts, request_context.as_ref());
         let query = parts.uri.query().map(parse_query).unwrap_or_default();
         let client_ip = client_ip(request_context.as_ref(), &parts.headers);
         let https = parts
@@ -58,7 +55,6 @@ impl Incoming {
             headers: parts.headers,
             query,
             body,
-            deadline_ms: context.as_ref().map(|c| c.deadline).unwrap_or(0),
             invoked_arn: context
                 .map(|c| c.invoked_function_arn)
                 .filter(|a| !a.is_empty()),
@@ -105,16 +101,34 @@ impl Incoming {
     }
 }
 
-/// Decodes a typed body from the normalised object; a field of the wrong type is `CODEC`.
+/// Decodes a typed body from the normalised object; a field of the wrong type is `CODEC`, a
+/// `null` field is read as absent.
 pub fn decode<T: DeserializeOwned>(object: &Map<String, Value>) -> Result<T, ApiError> {
-    serde_json::from_value(Value::Object(object.clone())).map_err(|_| ApiError::Codec)
+    let present: Map<String, Value> = object
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    serde_json::from_value(Value::Object(present)).map_err(|_| ApiError::Codec)
 }
 
-fn stage_of(context: Option<&RequestContext>) -> Option<String> {
-    match context? {
-        RequestContext::ApiGatewayV1(c) => c.stage.clone(),
-        RequestContext::ApiGatewayV2(c) => c.stage.clone(),
-        _ => None,
+/// The path the routes see. REST (v1) events carry it without the stage (lambda_http keeps
+/// that as the raw path); HTTP API (v2) paths start with a named stage, which is stripped.
+fn route_path(
+    parts: &lambda_http::http::request::Parts,
+    context: Option<&RequestContext>,
+) -> String {
+    match context {
+        Some(RequestContext::ApiGatewayV1(_)) => {
+            let raw = parts.raw_http_path();
+            if raw.is_empty() {
+                strip_stage(parts.uri.path(), None)
+            } else {
+                raw.to_string()
+            }
+        }
+        Some(RequestContext::ApiGatewayV2(c)) => strip_stage(parts.uri.path(), c.stage.as_deref()),
+        _ => strip_stage(parts.uri.path(), None),
     }
 }
 
