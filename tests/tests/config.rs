@@ -194,6 +194,8 @@ fn prod_refuses_development_shortcuts() {
     let dev = load_from(&ConfigSource::Embedded, &HashMap::new()).unwrap();
     let dev_keys = dev.auth.tokens.signing_keys.unwrap().expose().to_string();
     let dev_data = dev.crypto.data_keys.unwrap().expose().to_string();
+    let dev_public = dev.auth.tokens.verification_keys.unwrap();
+    let dev_index = dev.crypto.blind_index_key.unwrap().expose().to_string();
     let cases = [
         (
             vec![("REDLINE__AUTH__CAPTCHA__ENABLED", "false")],
@@ -218,6 +220,17 @@ fn prod_refuses_development_shortcuts() {
         (
             vec![("REDLINE__CRYPTO__DATA_KEYS", dev_data.as_str())],
             "crypto.data_keys",
+        ),
+        (
+            vec![(
+                "REDLINE__AUTH__TOKENS__VERIFICATION_KEYS",
+                dev_public.as_str(),
+            )],
+            "auth.tokens.verification_keys",
+        ),
+        (
+            vec![("REDLINE__CRYPTO__BLIND_INDEX_KEY", dev_index.as_str())],
+            "crypto.blind_index_key",
         ),
         (
             vec![(
