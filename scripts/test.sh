@@ -8,4 +8,6 @@ scripts/ensure-services.sh
 scripts/install-tools.sh
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The black-box tests drive the real function binaries and the runner: build them first.
+cargo build --workspace --bins --locked
 cargo test --workspace --locked "$@"
