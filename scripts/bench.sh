@@ -1,6 +1,18 @@
 #!/usr/bin/env bash
-# Benchmarks (release build) against the local PostgreSQL and Redis; results in target/criterion.
+# Benchmarks (release build) against the local PostgreSQL and Redis: `scripts/bench.sh` for all,
+# `scripts/bench.sh runner` for the local runner, `scripts/bench.sh <filter>` for criterion ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-services.sh
-cargo bench -p redline-tests --bench core --locked -- "$@"
+case "${1:-all}" in
+  runner)
+    # The runner benchmark drives release binaries: build them all first.
+    cargo build --release --workspace --bins --locked
+    cargo bench -p redline-tests --bench runner --locked ;;
+  all)
+    cargo build --release --workspace --bins --locked
+    cargo bench -p redline-tests --bench core --locked
+    cargo bench -p redline-tests --bench runner --locked ;;
+  *)
+    cargo bench -p redline-tests --bench core --locked -- "$@" ;;
+esac

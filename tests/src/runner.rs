@@ -50,7 +50,11 @@ pub struct Runner {
 impl Runner {
     pub fn command(template: &Path, env_files: &[PathBuf], bin_dir: &Path) -> (Command, u16, u16) {
         let (port, invoke_port) = (free_port(), free_port());
-        let mut command = Command::new(workspace_bin("redline-local"));
+        // Benchmarks run the release runner; tests the debug one.
+        let profile = std::env::var("REDLINE_RUNNER_PROFILE").unwrap_or_else(|_| "debug".into());
+        let runner = target_dir().join(&profile).join("redline-local");
+        assert!(runner.is_file(), "{} is missing: build the workspace's binaries", runner.display());
+        let mut command = Command::new(runner);
         command
             .arg("--template")
             .arg(template)
