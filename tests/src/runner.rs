@@ -53,7 +53,11 @@ impl Runner {
         // Benchmarks run the release runner; tests the debug one.
         let profile = std::env::var("REDLINE_RUNNER_PROFILE").unwrap_or_else(|_| "debug".into());
         let runner = target_dir().join(&profile).join("redline-local");
-        assert!(runner.is_file(), "{} is missing: build the workspace's binaries", runner.display());
+        assert!(
+            runner.is_file(),
+            "{} is missing: build the workspace's binaries",
+            runner.display()
+        );
         let mut command = Command::new(runner);
         command
             .arg("--template")
