@@ -202,8 +202,25 @@ async fn a_crash_an_error_and_a_bad_answer_are_internal_server_errors() {
         get(&runner.url("/misbehave/garbage")).await,
         (500, internal.clone())
     );
-    // An instance that fails its init phase.
-    assert_eq!(get(&runner.url("/broken")).await, (500, internal));
+    // Instances that fail their init phase: by exiting, or by reporting to /init/error.
+    assert_eq!(get(&runner.url("/broken")).await, (500, internal.clone()));
+    assert_eq!(get(&runner.url("/broken-report")).await, (500, internal));
+    let response = reqwest::Client::new()
+        .post(runner.invoke_url("/2015-03-31/functions/ReportingInitFunction/invocations"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-amz-function-error"], "Unhandled");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["errorType"], "Runtime.InitError");
+    assert!(
+        body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("failing init on purpose"),
+        "{body}"
+    );
     // REST APIs answer their own way.
     let (status, body) = get(&runner.url("/rest/crash")).await;
     assert_eq!(

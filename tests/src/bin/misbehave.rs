@@ -52,9 +52,34 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    if std::env::var("MISBEHAVE_INIT").as_deref() == Ok("exit") {
-        eprintln!("misbehave: failing init on purpose");
-        std::process::exit(3);
+    match std::env::var("MISBEHAVE_INIT").as_deref() {
+        Ok("exit") => {
+            eprintln!("misbehave: failing init on purpose");
+            std::process::exit(3);
+        }
+        Ok("report") => {
+            report_init_error()?;
+            std::process::exit(1);
+        }
+        _ => {}
     }
     lambda_runtime::run(service_fn(handle)).await
+}
+
+/// Reports an init failure the way a runtime does: `POST /runtime/init/error`, then exit.
+fn report_init_error() -> Result<(), Error> {
+    use std::io::{Read, Write};
+    let api = std::env::var("AWS_LAMBDA_RUNTIME_API")?;
+    let body = r#"{"errorType":"Misbehave.Init","errorMessage":"failing init on purpose"}"#;
+    let mut stream = std::net::TcpStream::connect(api)?;
+    write!(
+        stream,
+        "POST /2018-06-01/runtime/init/error HTTP/1.1\r\nHost: runtime\r\n\
+         Lambda-Runtime-Function-Error-Type: Misbehave.Init\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer)?;
+    Ok(())
 }
