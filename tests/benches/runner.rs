@@ -4,7 +4,7 @@
 //!
 //! Run: `scripts/bench.sh runner` (builds the release binaries first). Prints Markdown.
 
-use redline_tests::runner::{pids_of, repo_root, target_dir, Runner};
+use redline_tests::runner::{pids_of, repo_root, stack_env_files, target_dir, Runner};
 use redline_tests::TestEnv;
 use serde_json::{json, Value};
 use serde_yaml_ng::Value as Yaml;
@@ -60,28 +60,10 @@ Properties:
     path
 }
 
-fn overlay(env: &TestEnv) -> PathBuf {
-    let config = env.config().unwrap();
-    let vars = json!({"Parameters": {
-        "REDLINE_ENV": "test",
-        "REDLINE__DATABASE__DBNAME": config.database.dbname,
-        "REDLINE__DATABASE__USER": config.database.user,
-        "REDLINE__REDIS__KEY_PREFIX": env.prefix,
-        "REDLINE__AUTH__CAPTCHA__FIXED_CODE": "T3ST42",
-        "REDLINE__LOG__LEVEL": "warn",
-    }});
-    let path = std::env::temp_dir().join("redline-bench-env.json");
-    std::fs::write(&path, vars.to_string()).unwrap();
-    path
-}
-
-fn start_runner(template: &Path, env: &Path) -> Runner {
+fn start_runner(template: &Path, env_files: &[PathBuf]) -> Runner {
     Runner::start(
         template,
-        &[
-            repo_root().join("configs/local-env.json"),
-            env.to_path_buf(),
-        ],
+        env_files,
         &target_dir().join("release"),
         &[
             "--parameter-overrides",
@@ -109,12 +91,12 @@ fn init_seconds(metrics: &str, function: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-async fn cold_starts(template: &Path, env_file: &Path, token: &str) {
+async fn cold_starts(template: &Path, env_files: &[PathBuf], token: &str) {
     let client = reqwest::Client::new();
     let mut init: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
     let mut first: BTreeMap<&str, Vec<Duration>> = BTreeMap::new();
     for _ in 0..COLD_ROUNDS {
-        let runner = start_runner(template, env_file);
+        let runner = start_runner(template, env_files);
         for (function, _, path) in FUNCTIONS {
             let started = Instant::now();
             let response = client
@@ -211,13 +193,13 @@ async fn main() {
     let api = env.api();
     let (access, _) = api.signed_in("bencher").await;
     let template = bench_template();
-    let env_file = overlay(&env);
+    let env_files = stack_env_files(&env, json!({"REDLINE__LOG__LEVEL": "warn"}));
 
     println!("## Local runner benchmarks\n");
     println!("Release binaries, `{CONCURRENCY}` concurrent clients, this 2-core machine.");
-    cold_starts(&template, &env_file, &access).await;
+    cold_starts(&template, &env_files, &access).await;
 
-    let runner = start_runner(&template, &env_file);
+    let runner = start_runner(&template, &env_files);
     let client = reqwest::Client::new();
     // Warm every function, and log in once per worker for independent refresh chains.
     let mut refresh_tokens = Vec::new();

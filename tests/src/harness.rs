@@ -103,6 +103,20 @@ impl TestEnv {
             .expect("shared Redis reachable")
     }
 
+    /// The variables that point a function process (under the runner or the emulator) at this
+    /// deployment: `test` configuration, its database, key prefix and fixed captcha code.
+    pub fn runner_variables(&self) -> Value {
+        json!({
+            "REDLINE_ENV": "test",
+            "REDLINE__DATABASE__DBNAME": self.db.name(),
+            "REDLINE__DATABASE__HOST": self.db.host(),
+            "REDLINE__DATABASE__PORT": self.db.port().to_string(),
+            "REDLINE__DATABASE__USER": self.db.user(),
+            "REDLINE__REDIS__KEY_PREFIX": self.prefix,
+            "REDLINE__AUTH__CAPTCHA__FIXED_CODE": FIXED_CODE,
+        })
+    }
+
     /// Every message in this deployment's development outbox.
     pub async fn outbox(&self) -> Vec<Value> {
         let mut conn = self.redis().await;

@@ -1,7 +1,7 @@
 //! The local runner as a black box: started as a process with a template, env-vars files and a
 //! directory of function binaries, driven over HTTP, stopped with Ctrl-C (SIGINT).
 
-use crate::servers::{free_port, port_is_open, wait_for_port_open};
+use crate::servers::free_port;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
@@ -36,6 +36,28 @@ pub fn bin_dir(binaries: &[(&str, PathBuf)]) -> PathBuf {
         std::os::unix::fs::symlink(path, dir.join(name)).unwrap();
     }
     dir
+}
+
+/// Writes an env-vars file (the shape of `sam local --env-vars`) and returns its path.
+pub fn env_file(vars: &serde_json::Value) -> PathBuf {
+    let path = std::env::temp_dir().join(format!(
+        "redline-env-{}.json",
+        crate::servers::unique_token()
+    ));
+    std::fs::write(&path, vars.to_string()).unwrap();
+    path
+}
+
+/// The env-vars files that point the real template's functions at a test deployment.
+pub fn stack_env_files(env: &crate::TestEnv, extra: serde_json::Value) -> Vec<PathBuf> {
+    let mut vars = env.runner_variables();
+    if let (Some(vars), Some(extra)) = (vars.as_object_mut(), extra.as_object()) {
+        vars.extend(extra.clone());
+    }
+    vec![
+        repo_root().join("configs/local-env.json"),
+        env_file(&serde_json::json!({ "Parameters": vars })),
+    ]
 }
 
 pub struct Runner {
@@ -76,6 +98,26 @@ impl Runner {
 
     /// Starts the runner and waits until it serves; panics with its log if it does not.
     pub fn start(template: &Path, env_files: &[PathBuf], bin_dir: &Path, extra: &[&str]) -> Runner {
+        // A free port can be taken by another process before the runner binds it (parallel
+        // tests start many listeners): a runner that could not listen is retried on new ports.
+        let mut last_log = String::new();
+        for _ in 0..5 {
+            match Self::try_start(template, env_files, bin_dir, extra) {
+                Ok(runner) => return runner,
+                Err(log) if log.contains("cannot listen") => last_log = log,
+                Err(log) => panic!("redline-local did not start:\n{log}"),
+            }
+        }
+        panic!("redline-local found no free ports:\n{last_log}");
+    }
+
+    /// Starts the runner and waits for its "ready" line (written once both ports listen).
+    fn try_start(
+        template: &Path,
+        env_files: &[PathBuf],
+        bin_dir: &Path,
+        extra: &[&str],
+    ) -> Result<Runner, String> {
         let (mut command, port, invoke_port) = Self::command(template, env_files, bin_dir);
         command.args(extra);
         let log = std::env::temp_dir().join(format!(
@@ -90,22 +132,29 @@ impl Runner {
             .stderr(file)
             .spawn()
             .expect("redline-local starts");
-        let up = wait_for_port_open(port, Duration::from_secs(10));
-        let startup = started.elapsed();
-        let runner = Runner {
+        let mut runner = Runner {
             child: Some(child),
             port,
             invoke_port,
             log,
-            startup,
+            startup: Duration::ZERO,
         };
-        assert!(up, "redline-local did not start:\n{}", runner.log_text());
-        assert!(
-            port_is_open(invoke_port),
-            "invoke port closed:\n{}",
-            runner.log_text()
-        );
-        runner
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if runner.log_text().contains("ready in") {
+                runner.startup = started.elapsed();
+                return Ok(runner);
+            }
+            let exited = runner
+                .child
+                .as_mut()
+                .and_then(|child| child.try_wait().ok().flatten());
+            if exited.is_some() {
+                return Err(runner.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Err(format!("not ready within 10 s:\n{}", runner.log_text()))
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,7 +1,7 @@
 //! The local runner, black box: the real `redline-local` binary reading a template, driving real
 //! function binaries through the Runtime API, answered over HTTP.
 
-use redline_tests::runner::{bin_dir, pids_of, repo_root, workspace_bin, Runner};
+use redline_tests::runner::{bin_dir, env_file, pids_of, repo_root, workspace_bin, Runner};
 use serde_json::{json, Value};
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -15,22 +15,13 @@ fn fixture_template() -> PathBuf {
     repo_root().join("tests/fixtures/runner/template.yaml")
 }
 
-fn env_file(json: Value) -> PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "redline-env-{}.json",
-        redline_tests::servers::unique_token()
-    ));
-    std::fs::write(&path, json.to_string()).unwrap();
-    path
-}
-
 /// The runner on the fixture template: the real greeter and the misbehaving function.
 fn fixture_runner(extra: &[&str]) -> Runner {
     let bins = bin_dir(&[
         ("greeter", workspace_bin("greeter")),
         ("misbehave", misbehave()),
     ]);
-    let env = env_file(json!({"MisbehaveFunction": {"NEEDS_FILE": "from the env-vars file"}}));
+    let env = env_file(&json!({"MisbehaveFunction": {"NEEDS_FILE": "from the env-vars file"}}));
     Runner::start(&fixture_template(), &[env], &bins, extra)
 }
 

@@ -1,7 +1,7 @@
 //! The real template through the local runner: every contract endpoint over HTTP, served by the
 //! real function binaries on a real PostgreSQL and Redis.
 
-use redline_tests::runner::{repo_root, target_dir, Runner};
+use redline_tests::runner::{repo_root, stack_env_files, target_dir, Runner};
 use redline_tests::{TestEnv, FIXED_CODE};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
@@ -56,22 +56,9 @@ fn reason(body: &Value) -> &str {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_contract_endpoint_through_the_local_runner() {
     let env = TestEnv::new().await;
-    let config = env.config().unwrap();
-    let overlay = json!({"Parameters": {
-        "REDLINE_ENV": "test",
-        "REDLINE__DATABASE__DBNAME": config.database.dbname,
-        "REDLINE__DATABASE__USER": config.database.user,
-        "REDLINE__REDIS__KEY_PREFIX": env.prefix,
-        "REDLINE__AUTH__CAPTCHA__FIXED_CODE": FIXED_CODE,
-    }});
-    let overlay_path = std::env::temp_dir().join(format!(
-        "redline-stack-{}.json",
-        redline_tests::servers::unique_token()
-    ));
-    std::fs::write(&overlay_path, overlay.to_string()).unwrap();
     let runner = Runner::start(
         &repo_root().join("template.yaml"),
-        &[repo_root().join("configs/local-env.json"), overlay_path],
+        &stack_env_files(&env, json!({})),
         &target_dir().join("debug"),
         &[
             "--parameter-overrides",

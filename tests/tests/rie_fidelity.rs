@@ -1,7 +1,7 @@
 //! Fidelity: the same binaries answer the same events identically under the real AWS Lambda
 //! Runtime Interface Emulator (shipped inside the aws-sam-cli wheel) and under redline-local.
 
-use redline_tests::runner::{bin_dir, repo_root, workspace_bin, Runner};
+use redline_tests::runner::{bin_dir, env_file, repo_root, workspace_bin, Runner};
 use redline_tests::servers::{free_port, wait_for_port_open};
 use redline_tests::TestEnv;
 use serde_json::{json, Value};
@@ -34,7 +34,20 @@ struct Emulator {
 }
 
 impl Emulator {
+    /// Retried on new ports when another process took the free ones first (the emulator then
+    /// exits on its bind error while that process answers on the port).
     fn start(binary: &Path, env: &[(String, String)]) -> Emulator {
+        for _ in 0..5 {
+            let mut emulator = Self::try_start(binary, env);
+            std::thread::sleep(Duration::from_millis(100));
+            if matches!(emulator.child.try_wait(), Ok(None)) {
+                return emulator;
+            }
+        }
+        panic!("the emulator could not listen on a free port");
+    }
+
+    fn try_start(binary: &Path, env: &[(String, String)]) -> Emulator {
         let (port, api_port) = (free_port(), free_port());
         let child = Command::new(rie_binary())
             .arg("--runtime-interface-emulator-address")
@@ -120,15 +133,6 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-fn env_file(json: Value) -> PathBuf {
-    let path = std::env::temp_dir().join(format!(
-        "redline-env-{}.json",
-        redline_tests::servers::unique_token()
-    ));
-    std::fs::write(&path, json.to_string()).unwrap();
-    path
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn greeter_and_misbehave_answer_alike_under_the_emulator_and_the_runner() {
     let misbehave = PathBuf::from(env!("CARGO_BIN_EXE_misbehave"));
@@ -136,7 +140,7 @@ async fn greeter_and_misbehave_answer_alike_under_the_emulator_and_the_runner() 
         ("greeter", workspace_bin("greeter")),
         ("misbehave", misbehave.clone()),
     ]);
-    let env = env_file(json!({"MisbehaveFunction": {"NEEDS_FILE": "x"}}));
+    let env = env_file(&json!({"MisbehaveFunction": {"NEEDS_FILE": "x"}}));
     let runner = Runner::start(
         &repo_root().join("tests/fixtures/runner/template.yaml"),
         &[env],
@@ -211,7 +215,7 @@ async fn the_sam_cli_event_replays_alike_through_the_auth_function() {
     for (k, v) in vars("local") {
         overlay.insert(k, json!(v));
     }
-    let env_vars = env_file(json!({"Parameters": overlay}));
+    let env_vars = env_file(&json!({"Parameters": overlay}));
     let bins = redline_tests::runner::target_dir().join("debug");
     let runner = Runner::start(
         &repo_root().join("template.yaml"),
