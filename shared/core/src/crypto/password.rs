@@ -5,7 +5,7 @@ use crate::config::PasswordConfig;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use std::sync::Arc;
-use tokio::sync::OnceCell;
+use std::sync::OnceLock;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
@@ -20,7 +20,7 @@ pub struct PasswordHasherConfig {
     params: Params,
     /// A hash of a random password with the current parameters: unknown users verify
     /// against it so they cost the same work as known ones.
-    dummy: Arc<OnceCell<String>>,
+    dummy: Arc<OnceLock<String>>,
 }
 
 impl PasswordHasherConfig {
@@ -34,7 +34,7 @@ impl PasswordHasherConfig {
         .expect("validated at start-up");
         PasswordHasherConfig {
             params,
-            dummy: Arc::new(OnceCell::new()),
+            dummy: Arc::new(OnceLock::new()),
         }
     }
 
@@ -46,16 +46,9 @@ impl PasswordHasherConfig {
     pub async fn hash(&self, password: &str) -> Result<String, String> {
         let hasher = self.argon2();
         let password = password.to_owned();
-        tokio::task::spawn_blocking(move || {
-            let salt =
-                SaltString::encode_b64(&super::random::bytes::<16>()).map_err(|e| e.to_string())?;
-            hasher
-                .hash_password(password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| e.to_string())?
+        tokio::task::spawn_blocking(move || hash_blocking(&hasher, &password))
+            .await
+            .map_err(|e| e.to_string())?
     }
 
     pub async fn verify(&self, password: &str, stored: &str) -> Verdict {
@@ -68,32 +61,40 @@ impl PasswordHasherConfig {
             .unwrap_or(Verdict::Mismatch)
     }
 
-    /// Computes the dummy hash in the background (cold start), so that the first login of an
-    /// unknown name does not pay for it and stand out by its timing.
+    /// Computes the dummy hash on a thread of its own at cold start, so that neither the first
+    /// login of an unknown name (its timing would stand out) nor the runtime's event loop (the
+    /// first poll of `/next` would wait) pays for it.
     pub fn warm_up(&self) {
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            let hasher = self.clone();
-            runtime.spawn(async move {
-                hasher.dummy().await;
-            });
-        }
+        let hasher = self.clone();
+        std::thread::spawn(move || {
+            hasher.dummy_blocking();
+        });
     }
 
-    async fn dummy(&self) -> String {
-        self.dummy
-            .get_or_init(|| async {
-                let random = super::random::id128();
-                self.hash(&random).await.unwrap_or_default()
-            })
-            .await
-            .clone()
+    fn dummy_blocking(&self) -> &str {
+        self.dummy.get_or_init(|| {
+            hash_blocking(&self.argon2(), &super::random::id128()).unwrap_or_default()
+        })
     }
 
     /// Spends the same work as a real verification, for an identifier with no account.
     pub async fn verify_dummy(&self, password: &str) {
-        let dummy = self.dummy().await;
-        let _ = self.verify(password, &dummy).await;
+        let hasher = self.clone();
+        let password = password.to_owned();
+        let _ = tokio::task::spawn_blocking(move || {
+            let dummy = hasher.dummy_blocking().to_string();
+            verify_blocking(&hasher.argon2(), &hasher.params, &password, &dummy)
+        })
+        .await;
     }
+}
+
+fn hash_blocking(hasher: &Argon2<'_>, password: &str) -> Result<String, String> {
+    let salt = SaltString::encode_b64(&super::random::bytes::<16>()).map_err(|e| e.to_string())?;
+    hasher
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| e.to_string())
 }
 
 fn verify_blocking(hasher: &Argon2<'_>, params: &Params, password: &str, stored: &str) -> Verdict {
