@@ -169,6 +169,11 @@ where
             })
         })
         .collect();
+    report(label, workers).await;
+}
+
+/// Gathers the workers' latencies and prints one table row.
+async fn report(label: &str, workers: Vec<tokio::task::JoinHandle<Vec<Duration>>>) {
     let mut all = Vec::new();
     for worker in workers {
         all.extend(worker.await.unwrap());
@@ -267,18 +272,7 @@ async fn main() {
             })
         })
         .collect();
-    let mut all = Vec::new();
-    for worker in workers {
-        all.extend(worker.await.unwrap());
-    }
-    all.sort();
-    println!(
-        "| POST /api/v1/auth/refresh | {:.0} | {} | {} | {} |",
-        all.len() as f64 / LOAD_SECONDS as f64,
-        ms(percentile(&all, 0.5)),
-        ms(percentile(&all, 0.99)),
-        all.len()
-    );
+    report("POST /api/v1/auth/refresh", workers).await;
 
     println!("\n### Release binaries and peak memory per instance (after the load)\n");
     println!("| binary | size (MB) | instances | peak RSS per instance, max (MB) |");

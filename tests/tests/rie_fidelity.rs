@@ -76,16 +76,7 @@ impl Emulator {
             "http://127.0.0.1:{}/2015-03-31/functions/function/invocations",
             self.port
         );
-        let text = reqwest::Client::new()
-            .post(url)
-            .json(event)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
+        post_json(url, event).await
     }
 }
 
@@ -99,15 +90,13 @@ impl Drop for Emulator {
 
 async fn invoke_runner(runner: &Runner, function: &str, event: &Value) -> Value {
     let url = runner.invoke_url(&format!("/2015-03-31/functions/{function}/invocations"));
-    let text = reqwest::Client::new()
-        .post(url)
-        .json(event)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    post_json(url, event).await
+}
+
+/// Both invoke APIs take the event as the body and answer the function's payload.
+async fn post_json(url: String, event: &Value) -> Value {
+    let response = reqwest::Client::new().post(url).json(event).send().await;
+    let text = response.unwrap().text().await.unwrap();
     serde_json::from_str(&text).unwrap_or(Value::String(text))
 }
 
