@@ -9,6 +9,8 @@ pub enum Unavailable {
     Database(String),
     #[error("cache: {0}")]
     Cache(String),
+    #[error("secrets: {0}")]
+    Secrets(String),
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -11,18 +11,37 @@ pub mod domain;
 pub mod error;
 pub mod handlers;
 pub mod http;
+pub mod init_error;
 pub mod ops;
+pub mod secrets;
 pub mod state;
 pub mod telemetry;
 pub mod tokens;
 
 pub use http::routes::Area;
 
-/// Loads configuration, sets up logging and builds the state of the function for `area`.
-/// An error here is an init error: Lambda reports it and serves no request.
-pub fn bootstrap(area: Area) -> Result<http::App, config::ConfigError> {
-    let config = config::load()?;
-    telemetry::init(&config);
-    let state = state::AppState::build(config, area)?;
-    Ok(http::App::new(state))
+/// Loads configuration, fetches its secrets, sets up logging and builds the state of the
+/// function for `area`. An error here is an init error: it is reported to the Runtime API
+/// (when there is one) and no request is served.
+pub async fn bootstrap(area: Area) -> Result<http::App, config::ConfigError> {
+    let started = std::time::Instant::now();
+    let outcome = async {
+        let layered = config::layered_from_env()?;
+        state::AppState::open(layered, area).await
+    }
+    .await;
+    match outcome {
+        Ok(state) => {
+            telemetry::init(&state.config);
+            tracing::info!(
+                init_ms = started.elapsed().as_secs_f64() * 1000.0,
+                "function initialised"
+            );
+            Ok(http::App::new(state))
+        }
+        Err(error) => {
+            init_error::report(&error).await;
+            Err(error)
+        }
+    }
 }

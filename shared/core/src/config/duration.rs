@@ -36,6 +36,18 @@ pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D
     parse_duration(&text).map_err(serde::de::Error::custom)
 }
 
+/// An optional duration: null or an empty string is none.
+pub(crate) fn deserialize_option<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Duration>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        Some(text) if !text.trim().is_empty() => parse_duration(&text)
+            .map(Some)
+            .map_err(serde::de::Error::custom),
+        _ => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! Reading the layers and resolving `${VAR:default}`.
 
-use super::{validate, Config, ConfigError, Environment};
+use super::{validate, Config, ConfigError, Environment, SecretsConfig};
+use crate::secrets::{self, Binding, SecretSource, SecretStore};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,21 +27,109 @@ pub(crate) fn embedded_file(name: &str) -> Option<&'static str> {
     }
 }
 
-/// Loads the configuration of this process: `REDLINE_ENV`, `REDLINE_CONFIG_DIR`, `REDLINE__*`.
-pub fn load() -> Result<Config, ConfigError> {
+/// The layered tree of this process's configuration: `REDLINE_ENV`, `REDLINE_CONFIG_DIR`,
+/// `REDLINE__*`, with `${VAR}` expanded and `secretsmanager:` references still in place.
+pub fn layered_from_env() -> Result<Layered, ConfigError> {
     let vars: HashMap<String, String> = std::env::vars().collect();
     let source = match vars.get("REDLINE_CONFIG_DIR") {
         Some(dir) if !dir.is_empty() => ConfigSource::Dir(PathBuf::from(dir)),
         _ => ConfigSource::Embedded,
     };
-    load_from(&source, &vars)
+    layered(&source, &vars)
 }
 
-/// Loads from an explicit source and set of variables (tests pass their own).
+/// Loads this process's configuration when it holds no secret reference.
+pub fn load() -> Result<Config, ConfigError> {
+    layered_from_env()?.plain()
+}
+
+/// Loads this process's configuration, fetching every referenced secret once.
+pub async fn load_resolved() -> Result<Config, ConfigError> {
+    resolve(layered_from_env()?).await
+}
+
+/// As [`load_resolved`], from an explicit source and set of variables.
+pub async fn load_resolved_from(
+    source: &ConfigSource,
+    vars: &HashMap<String, String>,
+) -> Result<Config, ConfigError> {
+    resolve(layered(source, vars)?).await
+}
+
+async fn resolve(layered: Layered) -> Result<Config, ConfigError> {
+    let bindings = layered.references()?;
+    if bindings.is_empty() {
+        return typed(&layered.tree);
+    }
+    let source = SecretSource::from_config(&layered.secrets).await;
+    let store = SecretStore::open(
+        source,
+        layered.secrets.clone(),
+        layered.tree.clone(),
+        secret_ids(&bindings),
+        Box::new(typed),
+    )
+    .await?;
+    Ok(Config::clone(&store.latest().1))
+}
+
+/// Loads from an explicit source and set of variables (tests pass their own); references are
+/// refused (they need [`load_resolved`] or the function's secret store).
 pub fn load_from(
     source: &ConfigSource,
     vars: &HashMap<String, String>,
 ) -> Result<Config, ConfigError> {
+    layered(source, vars)?.plain()
+}
+
+/// The configuration tree before secret references are resolved, and how to resolve them.
+#[derive(Debug, Clone)]
+pub struct Layered {
+    pub tree: Value,
+    pub secrets: SecretsConfig,
+}
+
+impl Layered {
+    /// Every `secretsmanager:` reference, with its configuration key.
+    pub fn references(&self) -> Result<Vec<Binding>, ConfigError> {
+        let bindings = secrets::collect(&self.tree)?;
+        if let Some(binding) = bindings.iter().find(|b| b.key.starts_with("secrets.")) {
+            return Err(ConfigError::key(
+                &binding.key,
+                "the secrets section cannot itself come from a secret",
+            ));
+        }
+        Ok(bindings)
+    }
+
+    /// The typed configuration of a tree that references no secret.
+    pub fn plain(&self) -> Result<Config, ConfigError> {
+        if let Some(binding) = self.references()?.first() {
+            return Err(ConfigError::key(
+                &binding.key,
+                "is a secretsmanager: reference, which this loader does not resolve",
+            ));
+        }
+        typed(&self.tree)
+    }
+}
+
+/// The distinct secret ids of a set of references, in first-seen order.
+pub fn secret_ids(bindings: &[Binding]) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    for binding in bindings {
+        if !ids.contains(&binding.reference.secret_id) {
+            ids.push(binding.reference.secret_id.clone());
+        }
+    }
+    ids
+}
+
+/// Reads the layers and expands `${VAR}`; secret references stay as they are.
+pub fn layered(
+    source: &ConfigSource,
+    vars: &HashMap<String, String>,
+) -> Result<Layered, ConfigError> {
     let env_name = vars.get("REDLINE_ENV").map(String::as_str).unwrap_or("dev");
     let env = Environment::parse(env_name).ok_or_else(|| ConfigError::Env {
         var: "REDLINE_ENV".into(),
@@ -77,18 +166,37 @@ pub fn load_from(
     if let Value::Object(map) = &mut tree {
         map.insert("env".into(), Value::String(env.name().into()));
     }
+    let secrets = lenient(&tree["secrets"])
+        .and_then(|section| {
+            section
+                .try_deserialize::<SecretsConfig>()
+                .map_err(describe_error)
+        })
+        .map_err(|e| match e {
+            ConfigError::Key { key, reason } if !key.starts_with("secrets") => {
+                ConfigError::key(format!("secrets.{key}"), reason)
+            }
+            other => other,
+        })?;
+    Ok(Layered { tree, secrets })
+}
 
-    // A second pass through `config` gives its lenient scalars: "5432" from a variable is a port.
-    let resolved = config::Config::builder()
+/// The typed, validated configuration of a resolved tree.
+pub fn typed(tree: &Value) -> Result<Config, ConfigError> {
+    let typed: Config = lenient(tree)?.try_deserialize().map_err(describe_error)?;
+    validate::validate(&typed)?;
+    Ok(typed)
+}
+
+/// A pass through `config` gives its lenient scalars: "5432" from a variable is a port.
+fn lenient(tree: &Value) -> Result<config::Config, ConfigError> {
+    config::Config::builder()
         .add_source(config::File::from_str(
             &tree.to_string(),
             config::FileFormat::Json,
         ))
         .build()
-        .map_err(|e| ConfigError::key("(root)", e.to_string()))?;
-    let typed: Config = resolved.try_deserialize().map_err(describe_error)?;
-    validate::validate(&typed)?;
-    Ok(typed)
+        .map_err(|e| ConfigError::key("(root)", e.to_string()))
 }
 
 fn read_layer(source: &ConfigSource, name: &str) -> Result<String, ConfigError> {

@@ -12,7 +12,10 @@ mod secret;
 mod validate;
 
 pub use duration::parse_duration;
-pub use load::{load, load_from, ConfigSource};
+pub use load::{
+    layered, layered_from_env, load, load_from, load_resolved, load_resolved_from, secret_ids,
+    typed, ConfigSource, Layered,
+};
 pub use model::*;
 pub use secret::Secret;
 
@@ -25,6 +28,9 @@ pub enum ConfigError {
     Key { key: String, reason: String },
     #[error("environment variable {var}: {reason}")]
     Env { var: String, reason: String },
+    /// A referenced secret could not be fetched at start-up (the message names its id).
+    #[error(transparent)]
+    Secrets(#[from] crate::secrets::SecretsError),
 }
 
 impl ConfigError {

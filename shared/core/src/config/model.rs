@@ -18,6 +18,7 @@ pub struct Config {
     pub rate_limits: RateLimits,
     pub crypto: CryptoConfig,
     pub health: HealthConfig,
+    pub secrets: SecretsConfig,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -158,6 +159,9 @@ pub struct TokenConfig {
     pub signing_keys: Option<Secret>,
     /// JWK Set of public keys: what every other function verifies tokens with.
     pub verification_keys: Option<String>,
+    /// How often the signing key set is rotated (the rotation schedule's interval), if it is.
+    #[serde(default, deserialize_with = "duration::deserialize_option")]
+    pub key_rotation: Option<Duration>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -198,4 +202,24 @@ pub struct CryptoConfig {
 pub struct HealthConfig {
     #[serde(deserialize_with = "duration::deserialize")]
     pub check_timeout: Duration,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SecretsConfig {
+    /// How long fetched secrets are used before the next request refreshes them.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub ttl: Duration,
+    /// How long past the TTL cached secrets keep serving while refreshes fail.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub grace: Duration,
+    /// The least time between refetches forced by an unknown `kid`, key version or stale
+    /// database password, and between retries of a failed refresh.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub refetch_interval: Duration,
+    /// Bound of one Secrets Manager call.
+    #[serde(deserialize_with = "duration::deserialize")]
+    pub timeout: Duration,
+    /// A JSON file `{"<secret id>": value}` that resolves references instead of Secrets Manager.
+    pub local_file: Option<String>,
 }

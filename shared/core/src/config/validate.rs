@@ -2,6 +2,7 @@
 
 use super::load::embedded_file;
 use super::{CaptchaDelivery, Config, ConfigError, Environment, SslMode};
+use serde_json::Value;
 use std::time::Duration;
 
 pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
@@ -71,6 +72,25 @@ fn check_ranges(config: &Config) -> Result<(), ConfigError> {
         ));
     }
 
+    let secrets = &config.secrets;
+    positive("secrets.ttl", secrets.ttl)?;
+    positive("secrets.timeout", secrets.timeout)?;
+    if let Some(interval) = tokens.key_rotation {
+        // A token signed by a key must expire before the rotation after next drops that key
+        // from the set; a verifier may hold the previous set for one TTL more.
+        let needed = tokens.refresh_ttl + secrets.ttl;
+        if interval < needed {
+            return Err(ConfigError::key(
+                "auth.tokens.key_rotation",
+                format!(
+                    "must be at least auth.tokens.refresh_ttl + secrets.ttl ({}), so tokens \
+                     signed with the previous key expire before it leaves the key set",
+                    humantime::format_duration(needed)
+                ),
+            ));
+        }
+    }
+
     let password = &config.auth.password;
     argon2::Params::new(
         password.memory_kib,
@@ -117,7 +137,7 @@ fn check_prod(config: &Config) -> Result<(), ConfigError> {
             "prod refuses unencrypted database connections",
         ));
     }
-    let shipped = development_values();
+    let shipped = development_material();
     let guarded = [
         (
             "auth.tokens.signing_keys",
@@ -138,10 +158,9 @@ fn check_prod(config: &Config) -> Result<(), ConfigError> {
     ];
     for (key, value) in guarded {
         let Some(value) = value else { continue };
-        let is_shipped = shipped
-            .iter()
-            .any(|(k, v)| k == key && normalise(v) == normalise(value));
         let compact = normalise(value);
+        // Shipped key material anywhere in the value (even as an older data-key version).
+        let is_shipped = shipped.iter().any(|material| compact.contains(material));
         if is_shipped || compact.contains("\"kid\":\"dev-") || compact.contains("\"kid\":\"test-") {
             return Err(ConfigError::key(key, "prod refuses development keys"));
         }
@@ -153,15 +172,22 @@ fn normalise(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
-/// The key material shipped in the dev and test layers: never acceptable in prod.
-fn development_values() -> Vec<(String, String)> {
+/// The key material shipped in the dev and test layers and the dev secrets file (every string
+/// of 32 characters or more in them): never acceptable in prod. Parsed once per process (every
+/// secrets refresh validates again).
+fn development_material() -> &'static [String] {
+    static MATERIAL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    MATERIAL.get_or_init(shipped_material)
+}
+
+fn shipped_material() -> Vec<String> {
     let keys = [
         "auth.tokens.signing_keys",
         "auth.tokens.verification_keys",
         "crypto.data_keys",
         "crypto.blind_index_key",
     ];
-    let mut found = Vec::new();
+    let mut values = Vec::new();
     for file in ["config.dev.yaml", "config.test.yaml"] {
         let Some(text) = embedded_file(file) else {
             continue;
@@ -174,9 +200,27 @@ fn development_values() -> Vec<(String, String)> {
         };
         for key in keys {
             if let Ok(value) = layer.get_string(key) {
-                found.push((key.to_string(), value));
+                values.push(serde_json::from_str(&value).unwrap_or(Value::String(value)));
             }
         }
     }
-    found
+    if let Ok(Value::Object(secrets)) = serde_json::from_str(DEV_SECRETS) {
+        values.extend(secrets.into_iter().map(|(_, value)| value));
+    }
+    let mut material = Vec::new();
+    for value in &values {
+        collect_material(value, &mut material);
+    }
+    material
+}
+
+const DEV_SECRETS: &str = include_str!("../../../../configs/secrets.dev.json");
+
+fn collect_material(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::String(text) if text.len() >= 32 => out.push(normalise(text)),
+        Value::Array(items) => items.iter().for_each(|item| collect_material(item, out)),
+        Value::Object(map) => map.values().for_each(|item| collect_material(item, out)),
+        _ => {}
+    }
 }

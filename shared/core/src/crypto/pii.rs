@@ -24,16 +24,39 @@ pub struct DataKeys {
     keys: BTreeMap<u32, LessSafeKey>,
 }
 
+/// `{"current": N, "keys": {"N": key}}`, or flat `{"current": N, "N": key, ...}` (the shape
+/// Secrets Manager can generate: one generated key beside a template's `current`).
 #[derive(serde::Deserialize)]
 struct DataKeysJson {
     current: u32,
+    #[serde(default)]
     keys: BTreeMap<String, String>,
+    #[serde(flatten)]
+    flat: BTreeMap<String, serde_json::Value>,
 }
 
+impl DataKeysJson {
+    fn versions(self) -> Option<BTreeMap<String, String>> {
+        let mut all = self.keys;
+        for (version, value) in self.flat {
+            all.insert(version, value.as_str()?.to_string());
+        }
+        Some(all)
+    }
+}
+
+/// 32 bytes written as 64 hex digits (what Secrets Manager's generator can make) or as base64.
 fn decode_key(key: &str, text: &str) -> Result<Vec<u8>, ConfigError> {
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(text.trim())
-        .map_err(|_| ConfigError::key(key, "is not valid base64"))?;
+    let text = text.trim();
+    let bytes = if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        (0..32)
+            .map(|i| u8::from_str_radix(&text[2 * i..2 * i + 2], 16).expect("hex digits"))
+            .collect()
+    } else {
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(|_| ConfigError::key(key, "is neither 64 hex digits nor base64"))?
+    };
     if bytes.len() != 32 {
         return Err(ConfigError::key(key, "must decode to exactly 32 bytes"));
     }
@@ -44,14 +67,17 @@ impl DataKeys {
     pub fn from_config(secret: Option<&Secret>) -> Result<Self, ConfigError> {
         const KEY: &str = "crypto.data_keys";
         let secret = secret.ok_or_else(|| ConfigError::key(KEY, "is required"))?;
-        let parsed: DataKeysJson = serde_json::from_str(secret.expose()).map_err(|_| {
+        let shape = || {
             ConfigError::key(
                 KEY,
-                r#"must be JSON {"current": N, "keys": {"N": "<base64>"}}"#,
+                r#"must be JSON {"current": N, "N": "<key>", ...} or {"current": N, "keys": {"N": "<key>"}}"#,
             )
-        })?;
+        };
+        let parsed: DataKeysJson = serde_json::from_str(secret.expose()).map_err(|_| shape())?;
+        let current = parsed.current;
+        let versions = parsed.versions().ok_or_else(shape)?;
         let mut keys = BTreeMap::new();
-        for (version, text) in &parsed.keys {
+        for (version, text) in &versions {
             let version: u32 = version
                 .parse()
                 .map_err(|_| ConfigError::key(KEY, "key versions must be whole numbers"))?;
@@ -60,13 +86,10 @@ impl DataKeys {
                 .map_err(|_| ConfigError::key(KEY, "is not an AES-256 key"))?;
             keys.insert(version, LessSafeKey::new(unbound));
         }
-        if !keys.contains_key(&parsed.current) {
+        if !keys.contains_key(&current) {
             return Err(ConfigError::key(KEY, "has no key for its current version"));
         }
-        Ok(DataKeys {
-            current: parsed.current,
-            keys,
-        })
+        Ok(DataKeys { current, keys })
     }
 
     pub fn current_version(&self) -> u32 {
@@ -115,10 +138,11 @@ impl DataKeys {
         String::from_utf8(self.decrypt(field, ciphertext)?).map_err(|_| PiiError::Malformed)
     }
 
-    /// True when the ciphertext was sealed under an older key and should be re-encrypted.
+    /// True when the ciphertext was sealed under an older key and should be re-encrypted (a
+    /// newer one, sealed by an instance that refreshed first, is left alone).
     pub fn is_stale(&self, ciphertext: &[u8]) -> bool {
         ciphertext.len() >= 4
-            && u32::from_be_bytes(ciphertext[..4].try_into().expect("4 bytes")) != self.current
+            && u32::from_be_bytes(ciphertext[..4].try_into().expect("4 bytes")) < self.current
     }
 }
 
@@ -189,6 +213,28 @@ mod tests {
             dropped.decrypt("email", &sealed),
             Err(PiiError::UnknownVersion(1))
         ));
+    }
+
+    #[test]
+    fn flat_hex_keys_as_secrets_manager_generates_them() {
+        let hex = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+        let old = keys(
+            r#"{"current":1,"keys":{"1":"1XCtt3HeVOFdM0LJlcf9FNe3KGAXwF+OMaH+NXFKLNY="}}"#.into(),
+        );
+        let sealed = old.encrypt("email", b"a@example.com");
+        let flat = keys(format!(
+            r#"{{"current":2,"1":"1XCtt3HeVOFdM0LJlcf9FNe3KGAXwF+OMaH+NXFKLNY=","2":"{hex}"}}"#
+        ));
+        assert_eq!(flat.current_version(), 2);
+        assert_eq!(flat.decrypt("email", &sealed).unwrap(), b"a@example.com");
+        assert!(flat.is_stale(&sealed));
+        // Sealed by an instance that already has version 2: not "stale" to one still on 1.
+        assert!(!old.is_stale(&flat.encrypt("email", b"x")));
+        assert!(matches!(
+            old.decrypt("email", &flat.encrypt("email", b"x")),
+            Err(PiiError::UnknownVersion(2))
+        ));
+        assert!(BlindIndex::from_config(Some(&Secret::new(hex))).is_ok());
     }
 
     #[test]

@@ -7,8 +7,11 @@ pub use migrate::{migrate, MigrationReport, MIGRATIONS};
 
 use crate::config::DatabaseConfig;
 use crate::error::{ApiError, Unavailable};
+use arc_swap::ArcSwap;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
+use futures_util::future::BoxFuture;
 use std::future::Future;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -26,13 +29,26 @@ pub enum DbError {
     Query(String),
 }
 
+/// A server error's DETAIL can quote row values (personal data): keep message and code.
+fn describe(error: &tokio_postgres::Error) -> String {
+    match error.as_db_error() {
+        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
+        None => error.to_string(),
+    }
+}
+
+/// Why a connection could not be made. The driver names the cause of its own errors (refused,
+/// timed out, TLS) only as their source; at connection time that source holds no row data.
+fn describe_connect(error: &tokio_postgres::Error) -> String {
+    match (error.as_db_error(), std::error::Error::source(error)) {
+        (None, Some(cause)) => format!("{error}: {cause}"),
+        _ => describe(error),
+    }
+}
+
 impl From<tokio_postgres::Error> for DbError {
     fn from(error: tokio_postgres::Error) -> Self {
-        // A server error's DETAIL can quote row values (personal data): keep message and code.
-        let text = match error.as_db_error() {
-            Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-            None => error.to_string(),
-        };
+        let text = describe(&error);
         match error.as_db_error() {
             Some(db) if *db.code() == SqlState::UNIQUE_VIOLATION => {
                 DbError::Unique(db.constraint().unwrap_or_default().to_string())
@@ -80,8 +96,15 @@ fn is_availability(code: &SqlState) -> bool {
 impl From<deadpool_postgres::PoolError> for DbError {
     fn from(error: deadpool_postgres::PoolError) -> Self {
         // Whatever stops a new connection (refused, TLS, authentication) is an outage to the
-        // client; the cause is logged.
-        DbError::Unavailable(error.to_string())
+        // client; the cause is logged, with the server's reason (the pool's own message for a
+        // failed connection is only "db error").
+        let text = match &error {
+            deadpool_postgres::PoolError::Backend(cause) => {
+                format!("cannot connect: {}", describe_connect(cause))
+            }
+            other => other.to_string(),
+        };
+        DbError::Unavailable(text)
     }
 }
 
@@ -94,11 +117,23 @@ impl From<DbError> for ApiError {
     }
 }
 
-/// The pool of one execution environment. Nothing connects until the first query.
+/// Asked, after the server refused the credentials, for the newest database configuration
+/// (the secret store refetches, rate-limited).
+pub type CredentialRefetch = Arc<dyn Fn() -> BoxFuture<'static, DatabaseConfig> + Send + Sync>;
+
+/// The pool of one execution environment. Nothing connects until the first query. When the
+/// credentials change (a rotated secret) the pool is replaced; connections already lent finish
+/// on the old one.
 #[derive(Clone)]
 pub struct Db {
-    pool: Pool,
+    inner: Arc<DbInner>,
+}
+
+struct DbInner {
+    pool: ArcSwap<Pool>,
+    config: Mutex<DatabaseConfig>,
     op_timeout: Duration,
+    refetch: OnceLock<CredentialRefetch>,
 }
 
 pub type Client = deadpool_postgres::Object;
@@ -111,53 +146,70 @@ impl Db {
                 "is required by this function",
             ));
         }
-        let mut pg = tokio_postgres::Config::new();
-        pg.host(&config.host)
-            .port(config.port)
-            .dbname(&config.dbname)
-            .user(&config.user)
-            .password(config.password.expose())
-            .application_name("redline")
-            .connect_timeout(config.connect_timeout)
-            .keepalives(true)
-            // A black-holed network must close the connection (so the pool drops it) in
-            // seconds, not after the kernel's 2-hour keepalive and 15-minute retransmit defaults.
-            .keepalives_idle(Duration::from_secs(30))
-            .tcp_user_timeout(config.connect_timeout + config.statement_timeout)
-            .options(format!(
-                "-c statement_timeout={}",
-                config.statement_timeout.as_millis()
-            ));
-        pg.ssl_mode(match config.sslmode {
-            crate::config::SslMode::Disable => tokio_postgres::config::SslMode::Disable,
-            _ => tokio_postgres::config::SslMode::Require,
-        });
-        let tls = tls::connector(config)?;
-        let manager = Manager::from_config(
-            pg,
-            tls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(config.pool_size)
-            .runtime(Runtime::Tokio1)
-            .wait_timeout(Some(config.connect_timeout))
-            .create_timeout(Some(config.connect_timeout))
-            .recycle_timeout(Some(config.connect_timeout))
-            .build()
-            .map_err(|e| crate::config::ConfigError::key("database", e.to_string()))?;
         Ok(Db {
-            pool,
-            // Server-side statement_timeout bounds a query; this bounds a dead network too.
-            op_timeout: config.connect_timeout + config.statement_timeout,
+            inner: Arc::new(DbInner {
+                pool: ArcSwap::from_pointee(build_pool(config)?),
+                config: Mutex::new(config.clone()),
+                // Server-side statement_timeout bounds a query; this bounds a dead network too.
+                op_timeout: config.connect_timeout + config.statement_timeout,
+                refetch: OnceLock::new(),
+            }),
         })
     }
 
-    /// A pooled connection; a closed one is replaced, so a restarted server is picked up.
+    /// Where to turn when the server refuses the password: set once, by the function's state.
+    pub fn on_refused_credentials(&self, refetch: CredentialRefetch) {
+        let _ = self.inner.refetch.set(refetch);
+    }
+
+    /// Adopts a new configuration; the pool is replaced only if the login changed. Returns
+    /// whether it was.
+    pub fn update(&self, config: &DatabaseConfig) -> bool {
+        let mut current = self
+            .inner
+            .config
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let same = current.host == config.host
+            && current.port == config.port
+            && current.dbname == config.dbname
+            && current.user == config.user
+            && current.password == config.password;
+        if same {
+            return false;
+        }
+        match build_pool(config) {
+            Ok(pool) => {
+                self.inner.pool.store(Arc::new(pool));
+                *current = config.clone();
+                tracing::info!("database credentials changed; new connections use them");
+                true
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "new database configuration refused");
+                false
+            }
+        }
+    }
+
+    /// A pooled connection; a closed one is replaced, so a restarted server is picked up. A
+    /// refused password (rotated under us) refetches the credentials once and tries again.
     pub async fn client(&self) -> Result<Client, DbError> {
-        Ok(self.pool.get().await?)
+        let pool = self.inner.pool.load_full();
+        match pool.get().await {
+            Ok(client) => Ok(client),
+            Err(error) if refused_credentials(&error) => {
+                let Some(refetch) = self.inner.refetch.get() else {
+                    return Err(error.into());
+                };
+                let latest = refetch().await;
+                if !self.update(&latest) {
+                    return Err(error.into());
+                }
+                Ok(self.inner.pool.load_full().get().await?)
+            }
+            Err(error) => Err(error.into()),
+        }
     }
 
     /// Runs one database operation under the operation timeout.
@@ -165,7 +217,7 @@ impl Db {
         &self,
         operation: impl Future<Output = Result<T, DbError>>,
     ) -> Result<T, DbError> {
-        match tokio::time::timeout(self.op_timeout, operation).await {
+        match tokio::time::timeout(self.inner.op_timeout, operation).await {
             Ok(result) => result,
             Err(_) => Err(DbError::Unavailable("operation timed out".into())),
         }
@@ -208,6 +260,57 @@ impl Db {
     }
 
     pub fn status(&self) -> deadpool_postgres::Status {
-        self.pool.status()
+        self.inner.pool.load().status()
     }
+}
+
+/// The server said no to this login: a wrong password or a role that no longer exists.
+fn refused_credentials(error: &deadpool_postgres::PoolError) -> bool {
+    match error {
+        deadpool_postgres::PoolError::Backend(error) => error.as_db_error().is_some_and(|db| {
+            *db.code() == SqlState::INVALID_PASSWORD
+                || *db.code() == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        }),
+        _ => false,
+    }
+}
+
+fn build_pool(config: &DatabaseConfig) -> Result<Pool, crate::config::ConfigError> {
+    let mut pg = tokio_postgres::Config::new();
+    pg.host(&config.host)
+        .port(config.port)
+        .dbname(&config.dbname)
+        .user(&config.user)
+        .password(config.password.expose())
+        .application_name("redline")
+        .connect_timeout(config.connect_timeout)
+        .keepalives(true)
+        // A black-holed network must close the connection (so the pool drops it) in seconds,
+        // not after the kernel's 2-hour keepalive and 15-minute retransmit defaults.
+        .keepalives_idle(Duration::from_secs(30))
+        .tcp_user_timeout(config.connect_timeout + config.statement_timeout)
+        .options(format!(
+            "-c statement_timeout={}",
+            config.statement_timeout.as_millis()
+        ));
+    pg.ssl_mode(match config.sslmode {
+        crate::config::SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+        _ => tokio_postgres::config::SslMode::Require,
+    });
+    let tls = tls::connector(config)?;
+    let manager = Manager::from_config(
+        pg,
+        tls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(config.pool_size)
+        .runtime(Runtime::Tokio1)
+        .wait_timeout(Some(config.connect_timeout))
+        .create_timeout(Some(config.connect_timeout))
+        .recycle_timeout(Some(config.connect_timeout))
+        .build()
+        .map_err(|e| crate::config::ConfigError::key("database", e.to_string()))
 }

@@ -16,7 +16,7 @@ use crate::domain::{revocations, totp};
 use crate::error::ApiError;
 use crate::http::response::Reply;
 use crate::state::AppState;
-use crate::tokens::{now_secs, Subject, TokenError, TokenKind};
+use crate::tokens::{now_secs, Subject, TokenKind};
 use base64::Engine;
 use serde::Deserialize;
 use serde_json::json;
@@ -356,10 +356,7 @@ async fn check_login_totp(state: &AppState, account: &Account, code: &str) -> Re
         .totp_cipher
         .as_deref()
         .ok_or_else(|| ApiError::internal("TOTP enabled without a secret"))?;
-    let secret = state
-        .data_keys()?
-        .decrypt("totp", cipher)
-        .map_err(ApiError::internal)?;
+    let secret = state.decrypt_pii("totp", cipher).await?;
     if !totp::verify_once(state.cache()?, account.id, &secret, code).await? {
         return Err(ApiError::TotpInvalid);
     }
@@ -475,13 +472,8 @@ pub async fn refresh(state: &AppState, input: &Input<'_>) -> Result<Reply, ApiEr
     if presented.is_empty() {
         return Err(ApiError::RefreshTokenRequired);
     }
+    let claims = state.verify_token(presented, TokenKind::Refresh).await?;
     let tokens = state.tokens()?;
-    let claims = tokens
-        .verify(presented, TokenKind::Refresh)
-        .map_err(|e| match e {
-            TokenError::Expired => ApiError::TokenExpired,
-            _ => ApiError::TokenInvalid,
-        })?;
     let family = claims.fam.as_deref().ok_or(ApiError::TokenInvalid)?;
     let subject = Subject {
         user_id: claims.user_id().ok_or(ApiError::TokenInvalid)?,
@@ -577,18 +569,17 @@ pub async fn totp_enable(state: &AppState, input: &Input<'_>) -> Result<Reply, A
     let body: EnableBody = input.body()?;
     let claims = authenticate(state, input.incoming).await?;
     let account = account_of(state, &claims).await?;
-    let keys = state.data_keys()?;
     let Some(pending) = account.totp_pending.as_deref() else {
         return Err(ApiError::TotpSetupInvalid);
     };
-    let secret = keys.decrypt("totp", pending).map_err(ApiError::internal)?;
+    let secret = state.decrypt_pii("totp", pending).await?;
     if body.code.trim().is_empty()
         || !totp::verify_once(state.cache()?, account.id, &secret, &body.code).await?
     {
         return Err(ApiError::TotpSetupInvalid);
     }
     Accounts { db: state.db()? }
-        .enable_totp(account.id, &keys.encrypt("totp", &secret))
+        .enable_totp(account.id, &state.data_keys()?.encrypt("totp", &secret))
         .await?;
     Ok(Reply::ok(json!({ "enabled": true })))
 }

@@ -2,6 +2,7 @@
 
 use crate::error::ApiError;
 use crate::http::response::Reply;
+use crate::secrets::{Freshness, SecretsHealth};
 use crate::state::AppState;
 use futures_util::future::join_all;
 use futures_util::FutureExt;
@@ -96,6 +97,13 @@ pub async fn run_checks(state: &AppState, version: String) -> HealthReport {
             }),
         ));
     }
+    if let Some(health) = state.secrets_health() {
+        checks.push((
+            "secrets",
+            true,
+            Box::pin(async move { secrets_check(health) }),
+        ));
+    }
     checks.push(("memory", false, Box::pin(async { memory_check() })));
 
     let checks = evaluate(checks, state.config.health.check_timeout).await;
@@ -164,6 +172,25 @@ pub fn overall(checks: &BTreeMap<&'static str, CheckResult>) -> Status {
     } else {
         Status::Healthy
     }
+}
+
+/// The pipeline refreshed due secrets before this ran; this reports how current they are.
+fn secrets_check(health: SecretsHealth) -> Finding {
+    let (status, message) = match health.freshness {
+        Freshness::Fresh => (Status::Healthy, "secrets current"),
+        Freshness::Stale => (
+            Status::Degraded,
+            "serving cached secrets within the grace period; refresh failing",
+        ),
+        Freshness::Expired => (Status::Unhealthy, "cached secrets expired; refresh failing"),
+    };
+    let details = json!({
+        "source": health.source,
+        "secrets": health.count,
+        "age_s": health.age.as_secs(),
+        "refresh_failing": health.failure.is_some(),
+    });
+    (status, message.into(), Some(details))
 }
 
 /// Resident memory against the function's memory size (Lambda), else the cgroup or host limit.

@@ -15,7 +15,7 @@ use crate::http::request::{decode, Incoming};
 use crate::http::response::Reply;
 use crate::http::routes::RouteId;
 use crate::state::AppState;
-use crate::tokens::{Claims, TokenError, TokenKind};
+use crate::tokens::{Claims, TokenKind};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -90,13 +90,7 @@ pub async fn authenticate(state: &AppState, incoming: &Incoming) -> Result<Claim
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
         return Err(ApiError::InvalidTokenFormat);
     }
-    let claims = state
-        .tokens()?
-        .verify(token, TokenKind::Access)
-        .map_err(|e| match e {
-            TokenError::Expired => ApiError::TokenExpired,
-            _ => ApiError::TokenInvalid,
-        })?;
+    let claims = state.verify_token(token, TokenKind::Access).await?;
     if revocations::is_revoked(state.cache()?, &claims.jti).await? {
         return Err(ApiError::TokenInvalid);
     }

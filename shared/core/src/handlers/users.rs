@@ -13,16 +13,13 @@ use serde_json::json;
 pub async fn me(state: &crate::state::AppState, input: &Input<'_>) -> Result<Reply, ApiError> {
     let claims = authenticate(state, input.incoming).await?;
     let account = account_of(state, &claims).await?;
-    let keys = state.data_keys()?;
-    let email = keys
-        .decrypt_string("email", &account.email_cipher)
-        .map_err(ApiError::internal)?;
-    let phone = account
-        .phone_cipher
-        .as_deref()
-        .map(|cipher| keys.decrypt_string("phone", cipher))
-        .transpose()
-        .map_err(ApiError::internal)?;
+    let email = state
+        .decrypt_pii_string("email", &account.email_cipher)
+        .await?;
+    let phone = match account.phone_cipher.as_deref() {
+        Some(cipher) => Some(state.decrypt_pii_string("phone", cipher).await?),
+        None => None,
+    };
     Ok(Reply::ok(json!({
         "id": account.id,
         "username": account.username,

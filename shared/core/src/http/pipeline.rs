@@ -3,10 +3,11 @@
 
 use super::request::Incoming;
 use super::response::{error_reply, finish, ExtraHeaders, Reply};
-use super::routes::{match_route, Match, RateGroup};
+use super::routes::{match_route, Area, Match, RateGroup};
 use crate::domain::rate_limit;
-use crate::error::ApiError;
+use crate::error::{ApiError, Unavailable};
 use crate::handlers::{self, Input};
+use crate::secrets::Freshness;
 use crate::state::AppState;
 use futures_util::FutureExt;
 use lambda_http::{service_fn, Body, Request, Response};
@@ -101,6 +102,14 @@ impl App {
         // Another function's route reaching this one is a routing mistake: answer as unknown.
         if route.area != self.state.area {
             return Err(ApiError::NotFound);
+        }
+        // Secrets past their grace period are not served; the health routes still answer (and
+        // report them unhealthy).
+        let freshness = self.state.sync_secrets().await;
+        if freshness == Freshness::Expired && route.area != Area::Health {
+            return Err(ApiError::Unavailable(Unavailable::Secrets(
+                "cached secrets expired and could not be refreshed".into(),
+            )));
         }
         if let Some(group) = route.rate_group {
             let limit = match group {

@@ -175,7 +175,11 @@ impl KeySet {
             });
         }
         if verifiers.is_empty() {
-            return Err(ConfigError::key(VERIFYING, "holds no key"));
+            // The deployment's placeholder before the first rotation publishes a key: start, and
+            // let the first token's unknown kid refetch the set.
+            tracing::warn!(
+                "{VERIFYING} holds no key yet: no token verifies until one is published"
+            );
         }
         Ok(KeySet {
             signers: Vec::new(),
@@ -214,6 +218,13 @@ mod tests {
         let public = KeySet::from_public(&jwks).unwrap();
         assert!(public.verifier("a").is_some());
         assert!(public.current_signer().is_none());
+    }
+
+    #[test]
+    fn an_empty_public_set_starts_and_verifies_nothing() {
+        let set = KeySet::from_public(r#"{"keys":[],"bootstrap":"x7Yq"}"#).unwrap();
+        assert!(set.verifier("anything").is_none());
+        assert!(KeySet::from_signing(&Secret::new(r#"{"keys":[],"bootstrap":"x7Yq"}"#)).is_err());
     }
 
     #[test]

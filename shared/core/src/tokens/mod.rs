@@ -17,6 +17,9 @@ pub enum TokenError {
     Invalid,
     #[error("token expired")]
     Expired,
+    /// Signed with a `kid` this key set does not hold: perhaps a key newer than our cache.
+    #[error("token signed with an unknown key")]
+    UnknownKey,
     /// Only the `auth` function holds private keys.
     #[error("this function cannot sign tokens")]
     NoSigningKey,
@@ -124,7 +127,7 @@ impl Tokens {
     pub fn verify(&self, token: &str, kind: TokenKind) -> Result<Claims, TokenError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| TokenError::Invalid)?;
         let kid = header.kid.as_deref().ok_or(TokenError::Invalid)?;
-        let verifier = self.keys.verifier(kid).ok_or(TokenError::Invalid)?;
+        let verifier = self.keys.verifier(kid).ok_or(TokenError::UnknownKey)?;
         if header.alg != verifier.algorithm {
             return Err(TokenError::Invalid);
         }
@@ -169,6 +172,7 @@ mod tests {
             audience: "redline-api".into(),
             signing_keys: None,
             verification_keys: None,
+            key_rotation: None,
         }
     }
 
