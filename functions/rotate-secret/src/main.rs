@@ -1,0 +1,61 @@
+//! The `rotate-secret` function: Secrets Manager invokes it four times per rotation
+//! (createSecret, setSecret, testSecret, finishSecret) for the token signing key set and for
+//! PostgreSQL credentials (single user, or alternating users). Every step is safe to retry.
+
+mod error;
+mod event;
+mod kind;
+mod outcome;
+mod postgres;
+mod rotation;
+mod secrets;
+mod signing;
+mod stages;
+
+use event::RotationEvent;
+use lambda_runtime::{service_fn, LambdaEvent};
+use rotation::Rotator;
+use secrets::SecretStore;
+use serde_json::{json, Value};
+
+/// The secret that receives the public JWK Set when the signing key set rotates.
+const VERIFICATION_KEYS_SECRET: &str = "VERIFICATION_KEYS_SECRET";
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    let config = redline_core::config::load()?;
+    redline_core::telemetry::init(&config);
+    let verification_secret = std::env::var(VERIFICATION_KEYS_SECRET)
+        .ok()
+        .filter(|id| !id.trim().is_empty());
+    let rotator = Rotator::new(
+        SecretStore::from_environment().await,
+        &config,
+        verification_secret,
+    );
+    let rotator = &rotator;
+    lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<RotationEvent>| async move {
+            let event = event.payload;
+            match rotator.handle(&event).await {
+                Ok(outcome) => {
+                    tracing::info!(
+                        secret_id = event.secret_id.as_str(),
+                        step = %event.step,
+                        token = event.token.as_str(),
+                        ?outcome,
+                        "rotation step done"
+                    );
+                    Ok::<Value, error::StepError>(
+                        json!({ "step": event.step.name(), "outcome": outcome }),
+                    )
+                }
+                Err(failure) => {
+                    tracing::error!(token = event.token.as_str(), "{failure}");
+                    Err(failure)
+                }
+            }
+        },
+    ))
+    .await
+}
