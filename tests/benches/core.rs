@@ -33,6 +33,7 @@ fn tokens(c: &mut Criterion) {
         audience: "redline-api".into(),
         signing_keys: None,
         verification_keys: None,
+        key_rotation: None,
     };
     let tokens = Tokens::new(
         KeySet::from_signing(&Secret::new(DEV_KEYS)).unwrap(),

@@ -4,7 +4,7 @@
 //!
 //! Run: `scripts/bench.sh runner` (builds the release binaries first). Prints Markdown.
 
-use redline_tests::runner::{pids_of, repo_root, stack_env_files, target_dir, Runner};
+use redline_tests::runner::{init_ms, pids_of, repo_root, stack_env_files, target_dir, Runner};
 use redline_tests::TestEnv;
 use serde_json::{json, Value};
 use serde_yaml_ng::Value as Yaml;
@@ -82,15 +82,6 @@ fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
-fn init_seconds(metrics: &str, function: &str) -> f64 {
-    let prefix = format!("redline_local_init_duration_seconds_sum{{function=\"{function}\"}} ");
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(f64::NAN)
-}
-
 async fn cold_starts(template: &Path, env_files: &[PathBuf], token: &str) {
     let client = reqwest::Client::new();
     let mut init: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
@@ -113,18 +104,11 @@ async fn cold_starts(template: &Path, env_files: &[PathBuf], token: &str) {
             let _ = response.bytes().await;
             first.entry(function).or_default().push(started.elapsed());
         }
-        let metrics = client
-            .get(runner.invoke_url("/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let metrics = runner.metrics().await;
         for (function, _, _) in FUNCTIONS {
             init.entry(function)
                 .or_default()
-                .push(init_seconds(&metrics, function) * 1000.0);
+                .push(init_ms(&metrics, function));
         }
     }
     println!("\n### Cold start ({COLD_ROUNDS} rounds, median [min, max])\n");

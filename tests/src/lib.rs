@@ -3,7 +3,9 @@
 pub mod events;
 pub mod harness;
 pub mod runner;
+pub mod secrets_stack;
 pub mod servers;
+pub mod stack;
 
 pub use events::{Source, TestRequest, TestResponse};
 pub use harness::{invoke, Api, TestEnv, FIXED_CODE};

@@ -165,6 +165,16 @@ impl Runner {
         format!("http://127.0.0.1:{}{path}", self.invoke_port)
     }
 
+    /// The runner's Prometheus metrics (`/metrics` on the invoke port).
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.invoke_url("/metrics"))
+            .await
+            .expect("the invoke API answers")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -214,4 +224,16 @@ pub fn pids_of(path: &Path) -> Vec<u32> {
             (exe == target).then_some(pid)
         })
         .collect()
+}
+
+/// Total init time of a function's instances in milliseconds, from the runner's metrics text
+/// (`redline_local_init_duration_seconds_sum`); NaN when it has none.
+pub fn init_ms(metrics: &str, function: &str) -> f64 {
+    let prefix = format!("redline_local_init_duration_seconds_sum{{function=\"{function}\"}} ");
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.parse::<f64>().ok())
+        .map(|seconds| seconds * 1000.0)
+        .unwrap_or(f64::NAN)
 }

@@ -1,6 +1,8 @@
 //! Configuration: layers, overrides, `${VAR:default}`, durations, validation, prod refusals.
 
-use redline_core::config::{load_from, ConfigSource, Environment, SslMode};
+use redline_core::config::{
+    load_resolved_from, Config, ConfigError, ConfigSource, Environment, SslMode,
+};
 use redline_core::state::AppState;
 use redline_core::Area;
 use std::collections::HashMap;
@@ -10,6 +12,24 @@ const PROD_SIGNING: &str = r#"{"keys":[{"kid":"prod-2026-11","alg":"EdDSA","priv
 const PROD_DATA_KEYS: &str =
     r#"{"current":1,"keys":{"1":"R4esEQCfiO7VIIeq3MXkqgVZOFlN2T/VdzuOE6u6m7I="}}"#;
 const PROD_INDEX_KEY: &str = "a+4FE+oVT1ZJrKIWHX9LIfb6zSLMJ3jmpVnhhWJ4R3Q=";
+
+/// Loads as a function does, references resolved; the dev layer's from the shipped local file.
+fn load(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
+    load_in(&ConfigSource::Embedded, vars)
+}
+
+fn load_in(source: &ConfigSource, vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
+    let mut vars = vars.clone();
+    vars.entry("REDLINE_SECRETS_FILE".into())
+        .or_insert_with(|| {
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/secrets.dev.json").into()
+        });
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(load_resolved_from(source, &vars))
+}
 
 fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
     pairs
@@ -34,14 +54,14 @@ fn prod_vars(extra: &[(&str, &str)]) -> HashMap<String, String> {
 }
 
 fn error_of(vars: HashMap<String, String>) -> String {
-    load_from(&ConfigSource::Embedded, &vars)
+    load(&vars)
         .expect_err("configuration is refused")
         .to_string()
 }
 
 #[test]
 fn shipped_environments_load_with_the_contract_defaults() {
-    let dev = load_from(&ConfigSource::Embedded, &HashMap::new()).unwrap();
+    let dev = load(&HashMap::new()).unwrap();
     assert_eq!(dev.env, Environment::Dev);
     assert_eq!(
         dev.auth
@@ -75,14 +95,14 @@ fn shipped_environments_load_with_the_contract_defaults() {
         (10, 10, 5)
     );
 
-    let test = load_from(&ConfigSource::Embedded, &vars(&[("REDLINE_ENV", "test")])).unwrap();
+    let test = load(&vars(&[("REDLINE_ENV", "test")])).unwrap();
     assert!(
         test.rate_limits.captcha >= 1000
             && test.rate_limits.login >= 1000
             && test.rate_limits.register >= 1000
     );
 
-    let prod = load_from(&ConfigSource::Embedded, &prod_vars(&[])).unwrap();
+    let prod = load(&prod_vars(&[])).unwrap();
     assert_eq!(prod.env, Environment::Prod);
     assert_eq!(prod.database.host, "db.internal");
     assert_eq!(prod.database.sslmode, SslMode::VerifyFull);
@@ -91,17 +111,14 @@ fn shipped_environments_load_with_the_contract_defaults() {
 
 #[test]
 fn environment_variables_override_and_are_typed() {
-    let config = load_from(
-        &ConfigSource::Embedded,
-        &vars(&[
-            ("REDLINE__AUTH__CAPTCHA__TTL", "30s"),
-            ("REDLINE__DATABASE__PORT", "6543"),
-            ("REDLINE__RATE_LIMITS__LOGIN", "42"),
-            ("REDLINE__AUTH__CAPTCHA__ENABLED", "false"),
-            ("REDLINE__AUTH__CAPTCHA__FIXED_CODE", "123456"),
-            ("PGHOST", "10.1.2.3"),
-        ]),
-    )
+    let config = load(&vars(&[
+        ("REDLINE__AUTH__CAPTCHA__TTL", "30s"),
+        ("REDLINE__DATABASE__PORT", "6543"),
+        ("REDLINE__RATE_LIMITS__LOGIN", "42"),
+        ("REDLINE__AUTH__CAPTCHA__ENABLED", "false"),
+        ("REDLINE__AUTH__CAPTCHA__FIXED_CODE", "123456"),
+        ("PGHOST", "10.1.2.3"),
+    ]))
     .unwrap();
     assert_eq!(config.auth.captcha.ttl, Duration::from_secs(30));
     assert_eq!(config.database.port, 6543);
@@ -160,7 +177,7 @@ fn errors_name_the_key() {
         .into_iter()
         .filter(|(k, _)| k != "DB_HOST")
         .collect();
-    let config = load_from(&ConfigSource::Embedded, &without_host).unwrap();
+    let config = load(&without_host).unwrap();
     let error = AppState::build(config.clone(), Area::Auth)
         .err()
         .unwrap()
@@ -174,13 +191,13 @@ fn errors_name_the_key() {
         .into_iter()
         .filter(|(k, _)| k != "REDIS_URL")
         .collect();
-    let config = load_from(&ConfigSource::Embedded, &without_redis).unwrap();
+    let config = load(&without_redis).unwrap();
     let error = AppState::build(config, Area::Health)
         .err()
         .unwrap()
         .to_string();
     assert!(error.contains("redis.url"), "{error}");
-    let mut config = load_from(&ConfigSource::Embedded, &vars(&[("REDLINE_ENV", "test")])).unwrap();
+    let mut config = load(&vars(&[("REDLINE_ENV", "test")])).unwrap();
     config.redis.url = redline_core::config::Secret::new("http://x");
     let error = AppState::build(config, Area::Auth)
         .err()
@@ -190,8 +207,29 @@ fn errors_name_the_key() {
 }
 
 #[test]
+fn a_key_rotation_shorter_than_refresh_lifetime_plus_cache_ttl_is_refused() {
+    // refresh_ttl 7d + secrets.ttl 5m: a rotation every 7 days would drop a key while tokens
+    // it signed still live.
+    let message = error_of(vars(&[("REDLINE__AUTH__TOKENS__KEY_ROTATION", "7d")]));
+    assert!(message.contains("auth.tokens.key_rotation"), "{message}");
+    assert!(message.contains("refresh_ttl"), "{message}");
+    let message = error_of(vars(&[
+        ("REDLINE__AUTH__TOKENS__KEY_ROTATION", "8d"),
+        ("REDLINE__SECRETS__TTL", "2d"),
+    ]));
+    assert!(message.contains("auth.tokens.key_rotation"), "{message}");
+    let config = load(&vars(&[("REDLINE__AUTH__TOKENS__KEY_ROTATION", "30d")])).unwrap();
+    assert_eq!(
+        config.auth.tokens.key_rotation,
+        Some(Duration::from_secs(30 * 86400))
+    );
+    let config = load(&vars(&[("REDLINE__AUTH__TOKENS__KEY_ROTATION", "7d5m")]));
+    assert!(config.is_err(), "durations are one number and one unit");
+}
+
+#[test]
 fn prod_refuses_development_shortcuts() {
-    let dev = load_from(&ConfigSource::Embedded, &HashMap::new()).unwrap();
+    let dev = load(&HashMap::new()).unwrap();
     let dev_keys = dev.auth.tokens.signing_keys.unwrap().expose().to_string();
     let dev_data = dev.crypto.data_keys.unwrap().expose().to_string();
     let dev_public = dev.auth.tokens.verification_keys.unwrap();
@@ -268,10 +306,10 @@ fn a_config_directory_replaces_the_embedded_files() {
         dir.join("config.dev.yaml"),
     )
     .unwrap();
-    let config = load_from(&ConfigSource::Dir(dir.clone()), &HashMap::new()).unwrap();
+    let config = load_in(&ConfigSource::Dir(dir.clone()), &HashMap::new()).unwrap();
     assert_eq!(config.service.name, "from-disk");
     std::fs::remove_file(dir.join("config.dev.yaml")).unwrap();
-    let message = load_from(&ConfigSource::Dir(dir.clone()), &HashMap::new())
+    let message = load_in(&ConfigSource::Dir(dir.clone()), &HashMap::new())
         .err()
         .unwrap()
         .to_string();
@@ -281,7 +319,7 @@ fn a_config_directory_replaces_the_embedded_files() {
 
 #[test]
 fn secrets_never_show_in_debug_output() {
-    let config = load_from(&ConfigSource::Embedded, &prod_vars(&[])).unwrap();
+    let config = load(&prod_vars(&[])).unwrap();
     let debug = format!("{config:?}");
     for secret in ["\"pw\"", "MC4CAQAw", "R4esEQCf", PROD_INDEX_KEY] {
         assert!(!debug.contains(secret), "{secret} leaked into Debug");
@@ -290,7 +328,7 @@ fn secrets_never_show_in_debug_output() {
 
 #[test]
 fn each_function_requires_only_its_own_keys() {
-    let mut config = load_from(&ConfigSource::Embedded, &vars(&[("REDLINE_ENV", "test")])).unwrap();
+    let mut config = load(&vars(&[("REDLINE_ENV", "test")])).unwrap();
     config.auth.tokens.signing_keys = None;
     // users verifies with the public set and never needs the private one.
     assert!(AppState::build(config.clone(), Area::Users).is_ok());
@@ -308,4 +346,25 @@ fn each_function_requires_only_its_own_keys() {
     config.crypto.data_keys = None;
     assert!(AppState::build(config.clone(), Area::Health).is_ok());
     assert!(AppState::build(config, Area::Greeter).is_ok());
+}
+
+#[test]
+fn a_function_fetches_only_the_secrets_it_reads() {
+    use redline_core::config::layered;
+    // The dev layer references every key; the file is missing, so any fetch fails.
+    let vars = vars(&[("REDLINE_SECRETS_FILE", "/nonexistent/secrets.json")]);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let open = |area| {
+        let layered = layered(&ConfigSource::Embedded, &vars).unwrap();
+        runtime.block_on(AppState::open(layered, area))
+    };
+    assert!(open(Area::Greeter).is_ok(), "greeter reads no secret");
+    assert!(open(Area::Health).is_ok(), "health reads no key material");
+    for area in [Area::Auth, Area::Users] {
+        let error = open(area).err().expect("auth and users fetch").to_string();
+        assert!(error.contains("/nonexistent/secrets.json"), "{error}");
+    }
 }

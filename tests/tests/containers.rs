@@ -735,6 +735,20 @@ fn compose_orders_the_stack_and_keeps_to_local_credentials() {
         condition("api", "migrate").as_deref(),
         Some("service_completed_successfully")
     );
+    // The emulator holds nothing until the seed step has created the dev secrets in it.
+    assert_eq!(
+        condition("secrets-seed", "secrets").as_deref(),
+        Some("service_healthy")
+    );
+    assert_eq!(
+        condition("api", "secrets-seed").as_deref(),
+        Some("service_completed_successfully"),
+        "api must start after the secrets are seeded"
+    );
+    assert!(
+        !services["secrets"]["healthcheck"]["test"].is_null(),
+        "secrets has no healthcheck"
+    );
     for dependency in ["postgres", "redis"] {
         assert_eq!(
             condition("api", dependency).as_deref(),
@@ -777,6 +791,182 @@ fn compose_orders_the_stack_and_keeps_to_local_credentials() {
             assert!(
                 !secretive || value.contains("local"),
                 "service {name}: {key} must be an obviously local placeholder, not {value:?}"
+            );
+        }
+    }
+}
+
+/// The seed step's volumes: container path -> repository path, each mounted read-only.
+fn seed_mounts(service: &Value) -> BTreeMap<String, PathBuf> {
+    let mut mounts = BTreeMap::new();
+    for volume in service["volumes"].as_array().into_iter().flatten() {
+        let volume = volume.as_str().expect("short volume syntax");
+        let parts: Vec<&str> = volume.split(':').collect();
+        assert!(
+            parts.len() == 3 && parts[2] == "ro" && parts[0].starts_with("./"),
+            "secrets-seed mounts {volume}: a repository file, read-only"
+        );
+        mounts.insert(parts[1].to_owned(), root().join(&parts[0][2..]));
+    }
+    mounts
+}
+
+/// The seed service's command, run here against a moto_server of the same major version as the
+/// compose image: its entrypoint with the image paths mapped back to the mounted repository
+/// files, the venv's Python (with boto3) for the image's, and the service's environment with the
+/// emulator's URL moved to the local one. Every secret of configs/secrets.dev.json must then be in
+/// the emulator with the file's value, and a second run (a restarted stack) must succeed too.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_seed_creates_every_local_secret_in_the_emulator() {
+    use redline_tests::servers::MotoServer;
+
+    let compose = compose();
+    let service = &services(&compose)["secrets-seed"];
+    let emulator_image = services(&compose)["secrets"]["image"]
+        .as_str()
+        .unwrap_or_default();
+    assert_eq!(
+        service["image"].as_str(),
+        Some(emulator_image),
+        "secrets-seed runs the emulator's image (its Python and boto3)"
+    );
+    let mounts = seed_mounts(service);
+    let argv = words(&service["entrypoint"]).expect("secrets-seed has an entrypoint");
+    assert_eq!(argv[0], "python3", "secrets-seed runs a Python script");
+    let arguments: Vec<PathBuf> = argv[1..]
+        .iter()
+        .map(|argument| {
+            mounts
+                .get(argument)
+                .cloned()
+                .unwrap_or_else(|| panic!("secrets-seed reads {argument}, which it does not mount"))
+        })
+        .collect();
+    let secrets_file = root().join("configs/secrets.dev.json");
+    assert!(
+        arguments.contains(&secrets_file),
+        "secrets-seed does not seed configs/secrets.dev.json"
+    );
+    let environment: BTreeMap<String, String> = service["environment"]
+        .as_object()
+        .expect("secrets-seed sets its environment as a mapping")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_str().expect("string values").to_owned()))
+        .collect();
+    let endpoint_var = ["AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"]
+        .into_iter()
+        .find(|var| environment.contains_key(*var))
+        .expect("secrets-seed sets the emulator's URL (AWS_ENDPOINT_URL[_SECRETS_MANAGER])");
+    assert_eq!(
+        environment[endpoint_var], "http://secrets:5000",
+        "secrets-seed talks to the secrets service"
+    );
+
+    let moto = MotoServer::start();
+    let python = local_tool(".local/venv/bin/python");
+    for round in 1..=2 {
+        let output = Command::new(&python)
+            .args(&arguments)
+            .env_clear()
+            .envs(&environment)
+            .env(endpoint_var, moto.endpoint())
+            .output()
+            .expect("run the seed script");
+        assert!(
+            output.status.success(),
+            "seed run {round} failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+
+    let expected: serde_json::Map<String, Value> =
+        serde_json::from_str(&std::fs::read_to_string(&secrets_file).expect("secrets.dev.json"))
+            .expect("secrets.dev.json is a JSON object");
+    let client = moto.client().await;
+    for (id, value) in &expected {
+        let stored = client
+            .get_secret_value()
+            .secret_id(id)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{id} was not seeded: {e:?}"));
+        let text = stored.secret_string().expect("a string secret");
+        match value {
+            Value::String(plain) => assert_eq!(text, plain, "{id}"),
+            structured => assert_eq!(
+                &serde_json::from_str::<Value>(text).expect("JSON text"),
+                structured,
+                "{id}"
+            ),
+        }
+    }
+}
+
+/// The dev configuration's `secretsmanager:` references (resolved against configs/secrets.dev.json,
+/// or against the seeded emulator in compose) all name a secret of the file, and a `#key` one a
+/// key of its JSON object. The dev values of the file are the ones prod refuses.
+#[test]
+fn the_local_secrets_file_holds_what_the_dev_configuration_references() {
+    let file: serde_json::Map<String, Value> = serde_json::from_str(
+        &std::fs::read_to_string(root().join("configs/secrets.dev.json"))
+            .expect("configs/secrets.dev.json"),
+    )
+    .expect("configs/secrets.dev.json is a JSON object of secret id -> value");
+    for (id, value) in &file {
+        assert!(
+            value.is_object() || value.is_string(),
+            "{id}: a secret is a JSON object or a string"
+        );
+        assert!(
+            id.starts_with("redline/dev/"),
+            "{id}: development secrets are named redline/dev/..."
+        );
+    }
+    for expected in [
+        "redline/dev/signing-keys",
+        "redline/dev/verification-keys",
+        "redline/dev/data-keys",
+        "redline/dev/blind-index-key",
+    ] {
+        assert!(
+            file.contains_key(expected),
+            "secrets.dev.json lacks {expected}"
+        );
+    }
+    // Every string of the YAML layers, by a naive scan for the reference prefix.
+    fn references(text: &str, out: &mut Vec<String>) {
+        for piece in text.split("secretsmanager:").skip(1) {
+            let reference: String = piece
+                .chars()
+                .take_while(|c| !c.is_whitespace() && !matches!(c, '"' | '\'' | '}' | ','))
+                .collect();
+            out.push(reference);
+        }
+    }
+    let mut found = Vec::new();
+    for layer in ["config.yaml", "config.dev.yaml"] {
+        let text = std::fs::read_to_string(root().join("configs").join(layer)).expect(layer);
+        let code: String = text
+            .lines()
+            .map(|line| line.split(" #").next().unwrap_or_default())
+            .filter(|line| !line.trim_start().starts_with('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+        references(&code, &mut found);
+    }
+    for reference in found {
+        let (id, key) = match reference.split_once('#') {
+            Some((id, key)) => (id, Some(key)),
+            None => (reference.as_str(), None),
+        };
+        let value = file.get(id).unwrap_or_else(|| {
+            panic!("the dev configuration reads {id}, which secrets.dev.json lacks")
+        });
+        if let Some(key) = key {
+            assert!(
+                value.get(key).is_some(),
+                "the dev configuration reads {id}#{key}, which secrets.dev.json lacks"
             );
         }
     }

@@ -128,6 +128,7 @@ fn artefacts() -> &'static Artefacts {
             let started = std::time::Instant::now();
             let output = Command::new("bash")
                 .arg(root.join("scripts/build-lambda.sh"))
+                .args(["--profile", "lambda-check"])
                 .current_dir(&root)
                 .output()
                 .expect("bash runs scripts/build-lambda.sh");

@@ -1,8 +1,10 @@
 //! `template.yaml`: the SAM linters, then what they cannot see: runtime and build settings, the
-//! contract's route table, CORS, which function gets which variable, IAM, and what SAM's
-//! translator actually makes of it. Needs the tools of `scripts/install-tools.sh`; no network.
+//! contract's route table, CORS, which function gets which variable, the Secrets Manager secrets
+//! (generated, read only by the functions that reference them, rotated by the rotation function),
+//! IAM, the local env-vars files, and what SAM's translator actually makes of it. Needs the tools
+//! of `scripts/install-tools.sh`; no network.
 
-use redline_core::config::{load_from, ConfigSource, Secret};
+use redline_core::config::{layered, load_resolved_from, ConfigSource, Secret};
 use redline_core::http::routes::{Area, ROUTES};
 use redline_core::ops::migrate::Migrator;
 use redline_core::state::AppState;
@@ -12,19 +14,23 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const FUNCTIONS: [&str; 5] = [
+const FUNCTIONS: [&str; 6] = [
     "AuthFunction",
     "UsersFunction",
     "GreeterFunction",
     "HealthFunction",
     "MigrateFunction",
+    "RotateSecretFunction",
 ];
 
-/// Key material that is valid in prod (not the shipped dev/test keys). Test data only.
-const PROD_SIGNING: &str = r#"{"keys":[{"kid":"prod-2026-11","alg":"EdDSA","private_key":"MC4CAQAwBQYDK2VwBCIEID7/AanzjXukYMV70BENchM3Vm/yR5XaBzNIYBdPZJOh"}]}"#;
-const PROD_DATA_KEYS: &str =
-    r#"{"current":1,"keys":{"1":"R4esEQCfiO7VIIeq3MXkqgVZOFlN2T/VdzuOE6u6m7I="}}"#;
-const PROD_INDEX_KEY: &str = "a+4FE+oVT1ZJrKIWHX9LIfb6zSLMJ3jmpVnhhWJ4R3Q=";
+/// The Secrets Manager secrets of the stack (logical ids).
+const SECRETS: [&str; 5] = [
+    "DatabaseSecret",
+    "SigningKeysSecret",
+    "VerificationKeysSecret",
+    "DataKeysSecret",
+    "BlindIndexKeySecret",
+];
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -83,6 +89,36 @@ fn sub_text(value: &Value) -> Option<&str> {
     match intrinsic(value)? {
         (name, argument) if name == "Fn::Sub" => argument.as_str(),
         _ => None,
+    }
+}
+
+/// `!GetAtt R.A` / `{"Fn::GetAtt": [R, A]}` as `R.A`.
+fn get_att(value: &Value) -> Option<String> {
+    match intrinsic(value)? {
+        (name, Value::String(target)) if name == "Fn::GetAtt" => Some(target.clone()),
+        (name, Value::Sequence(items)) if name == "Fn::GetAtt" => {
+            let parts: Vec<&str> = items.iter().filter_map(Value::as_str).collect();
+            Some(parts.join("."))
+        }
+        _ => None,
+    }
+}
+
+/// `!If [Condition, a, b]`: the condition and both branches.
+fn if_branches(value: &Value) -> Option<(&str, &Value, &Value)> {
+    match intrinsic(value)? {
+        (name, Value::Sequence(items)) if name == "Fn::If" && items.len() == 3 => {
+            Some((items[0].as_str()?, &items[1], &items[2]))
+        }
+        _ => None,
+    }
+}
+
+/// A string or a list of strings (an IAM `Action`, say) as a list.
+fn one_or_many(value: &Value) -> Vec<String> {
+    match value {
+        Value::String(s) => vec![s.clone()],
+        other => strings(other),
     }
 }
 
@@ -334,7 +370,7 @@ fn every_function_is_a_workspace_binary_on_provided_al2023() {
         );
         assert_eq!(
             id.to_ascii_lowercase(),
-            format!("{binary}function"),
+            format!("{}function", binary.replace('-', "")),
             "{id} builds the binary of another function"
         );
         assert_eq!(
@@ -371,11 +407,12 @@ fn memory_and_timeouts_are_explicit_and_fit_api_gateway() {
             .unwrap_or_else(|| panic!("{id} sets no Timeout of its own"));
         let expected_memory = if id == "AuthFunction" { 1024 } else { 256 };
         assert_eq!(memory, expected_memory, "{id} MemorySize");
-        if id == "MigrateFunction" {
-            assert_eq!(timeout, 300, "{id} Timeout");
-        } else {
+        match id {
+            "MigrateFunction" => assert_eq!(timeout, 300, "{id} Timeout"),
+            // Invoked by Secrets Manager, one rotation step per call.
+            "RotateSecretFunction" => assert_eq!(timeout, 30, "{id} Timeout"),
             // HTTP API integrations give up at 30 s: the function must end first.
-            assert!((1..=29).contains(&timeout), "{id} Timeout {timeout} s");
+            _ => assert!((1..=29).contains(&timeout), "{id} Timeout {timeout} s"),
         }
     }
 }
@@ -409,7 +446,9 @@ fn each_function_logs_json_to_its_own_log_group_with_the_retention_parameter() {
             Some("LogRetentionDays"),
             "{group_id} RetentionInDays"
         );
-        let binary = id.trim_end_matches("Function").to_ascii_lowercase();
+        let binary = resources(&template)[id]["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{id} names no binary"));
         assert_eq!(
             sub_text(&group["Properties"]["LogGroupName"]),
             Some(format!("/aws/lambda/${{AWS::StackName}}-{binary}").as_str()),
@@ -503,12 +542,14 @@ fn http_api_routes_are_exactly_the_contract_route_table() {
         ["HealthFunction"],
         "exactly one $default route, on HealthFunction"
     );
-    assert!(
-        resources(&template)["MigrateFunction"]["Properties"]
-            .get("Events")
-            .is_none(),
-        "MigrateFunction has no events"
-    );
+    for id in ["MigrateFunction", "RotateSecretFunction"] {
+        assert!(
+            resources(&template)[id]["Properties"]
+                .get("Events")
+                .is_none(),
+            "{id} has no events"
+        );
+    }
 }
 
 #[test]
@@ -531,11 +572,24 @@ fn nothing_else_exposes_a_function() {
                     | "AWS::ApiGatewayV2::Route"
                     | "AWS::ApiGatewayV2::Integration"
                     | "AWS::Lambda::Url"
-                    | "AWS::Lambda::Permission"
                     | "AWS::ElasticLoadBalancingV2::TargetGroup"
             ),
             "{id:?} ({kind}) is a route outside the HTTP API's events"
         );
+        // The one permission: Secrets Manager may invoke the rotation function, for this account.
+        if kind == "AWS::Lambda::Permission" {
+            let props = &resource["Properties"];
+            assert_eq!(
+                props["Principal"].as_str(),
+                Some("secretsmanager.amazonaws.com"),
+                "{id:?}: only Secrets Manager is granted an invocation"
+            );
+            assert_eq!(
+                get_att(&props["FunctionName"]).as_deref(),
+                Some("RotateSecretFunction.Arn"),
+                "{id:?} FunctionName"
+            );
+        }
     }
     for id in FUNCTIONS {
         assert!(
@@ -599,35 +653,64 @@ fn cors_is_the_contracts() {
 // ---------------------------------------------------------------------------------------------
 // Environment variables, secrets and IAM.
 
-/// The variables each function gets, and the parameter each one carries.
-fn expected_environment(id: &str) -> BTreeMap<&'static str, &'static str> {
+/// A variable's value as written: `!Ref X` or `!Sub <text>`.
+fn written(value: &Value) -> String {
+    if let Some(target) = ref_target(value) {
+        format!("!Ref {target}")
+    } else if let Some(text) = sub_text(value) {
+        format!("!Sub {text}")
+    } else {
+        format!("{value:?}")
+    }
+}
+
+/// The variables each function gets, as written in the template: parameters by `!Ref`, secrets
+/// by `secretsmanager:` references to the secret resources (resolved by the function at cold
+/// start), never a secret's value.
+fn expected_environment(id: &str) -> BTreeMap<&'static str, String> {
+    let secret = |secret: &str, key: Option<&str>| match key {
+        Some(key) => format!("!Sub secretsmanager:${{{secret}}}#{key}"),
+        None => format!("!Sub secretsmanager:${{{secret}}}"),
+    };
     let database = [
-        ("DB_HOST", "DatabaseHost"),
-        ("DB_PORT", "DatabasePort"),
-        ("DB_NAME", "DatabaseName"),
-        ("DB_USER", "DatabaseUser"),
-        ("DB_PASSWORD", "DatabasePassword"),
+        ("DB_HOST", secret("DatabaseSecret", Some("host"))),
+        ("DB_PORT", secret("DatabaseSecret", Some("port"))),
+        ("DB_NAME", secret("DatabaseSecret", Some("dbname"))),
+        ("DB_USER", secret("DatabaseSecret", Some("username"))),
+        ("DB_PASSWORD", secret("DatabaseSecret", Some("password"))),
     ];
-    let redis = [("REDIS_URL", "RedisUrl")];
+    let redis = [("REDIS_URL", "!Ref RedisUrl".to_string())];
     let personal_data = [
-        ("REDLINE__CRYPTO__DATA_KEYS", "DataKeys"),
-        ("REDLINE__CRYPTO__BLIND_INDEX_KEY", "BlindIndexKey"),
+        ("REDLINE__CRYPTO__DATA_KEYS", secret("DataKeysSecret", None)),
+        (
+            "REDLINE__CRYPTO__BLIND_INDEX_KEY",
+            secret("BlindIndexKeySecret", None),
+        ),
     ];
-    let mut vars = BTreeMap::from([("REDLINE_ENV", "Environment")]);
+    let key_rotation = (
+        "REDLINE__AUTH__TOKENS__KEY_ROTATION",
+        "!Sub ${SigningKeyRotationDays}d".to_string(),
+    );
+    let mut vars = BTreeMap::from([("REDLINE_ENV", "!Ref Environment".to_string())]);
     match id {
         "AuthFunction" => {
             vars.extend(database);
             vars.extend(redis);
             vars.extend(personal_data);
-            vars.insert("REDLINE__AUTH__TOKENS__SIGNING_KEYS", "SigningKeys");
+            vars.extend([key_rotation]);
+            vars.insert(
+                "REDLINE__AUTH__TOKENS__SIGNING_KEYS",
+                secret("SigningKeysSecret", None),
+            );
         }
         "UsersFunction" => {
             vars.extend(database);
             vars.extend(redis);
             vars.extend(personal_data);
+            vars.extend([key_rotation]);
             vars.insert(
                 "REDLINE__AUTH__TOKENS__VERIFICATION_KEYS",
-                "VerificationKeys",
+                secret("VerificationKeysSecret", None),
             );
         }
         "HealthFunction" => {
@@ -636,6 +719,13 @@ fn expected_environment(id: &str) -> BTreeMap<&'static str, &'static str> {
         }
         "MigrateFunction" => vars.extend(database),
         "GreeterFunction" => {}
+        // Where the rotation publishes the public JWK Set: the secret's ARN, not its value.
+        "RotateSecretFunction" => {
+            vars.insert(
+                "VERIFICATION_KEYS_SECRET",
+                "!Ref VerificationKeysSecret".to_string(),
+            );
+        }
         other => panic!("unknown function {other}"),
     }
     vars
@@ -651,25 +741,65 @@ fn no_echo_parameters(template: &Value) -> BTreeSet<String> {
         .collect()
 }
 
+fn secret_resources(template: &Value) -> BTreeSet<String> {
+    resources(template)
+        .iter()
+        .filter(|(_, r)| resource_type(r) == "AWS::SecretsManager::Secret")
+        .filter_map(|(id, _)| id.as_str().map(str::to_string))
+        .collect()
+}
+
+/// The secrets a function's environment reads through `secretsmanager:${Secret}[#key]`.
+fn secret_references(template: &Value, id: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for (name, value) in environment(template, id) {
+        let Some(text) = sub_text(&value) else {
+            continue;
+        };
+        let Some(rest) = text.strip_prefix("secretsmanager:") else {
+            assert!(
+                !text.contains("secretsmanager:"),
+                "{id} {name}: a secret reference must start the value: {text}"
+            );
+            continue;
+        };
+        let target = rest
+            .strip_prefix("${")
+            .and_then(|r| r.split_once('}'))
+            .map(|(target, _)| target)
+            .unwrap_or_else(|| panic!("{id} {name}: {text} names no secret resource"));
+        assert!(
+            secret_resources(template).contains(target),
+            "{id} {name}: {target} is not an AWS::SecretsManager::Secret of the template"
+        );
+        out.insert(target.to_string());
+    }
+    out
+}
+
 #[test]
 fn each_function_gets_exactly_the_variables_it_needs() {
     let template = template();
+    let parameters = template["Parameters"]
+        .as_mapping()
+        .expect("template has Parameters");
     for id in FUNCTIONS {
         let env = environment(&template, id);
-        let actual: BTreeMap<&str, &str> = env
+        let actual: BTreeMap<&str, String> = env
             .iter()
-            .map(|(name, value)| {
-                let parameter = ref_target(value)
-                    .unwrap_or_else(|| panic!("{id} {name} is not a !Ref of a parameter"));
-                (name.as_str(), parameter)
-            })
+            .map(|(name, value)| (name.as_str(), written(value)))
             .collect();
         assert_eq!(actual, expected_environment(id), "{id} environment");
-        for parameter in actual.values() {
-            assert!(
-                template["Parameters"].get(*parameter).is_some(),
-                "{id} refers to unknown parameter {parameter}"
-            );
+        for (name, value) in &env {
+            let mut refs = BTreeSet::new();
+            referenced_names(value, &mut refs);
+            for target in refs {
+                assert!(
+                    parameters.contains_key(target.as_str())
+                        || secret_resources(&template).contains(&target),
+                    "{id} {name} refers to {target}, neither a parameter nor a secret"
+                );
+            }
         }
     }
     assert_eq!(
@@ -683,71 +813,115 @@ fn each_function_gets_exactly_the_variables_it_needs() {
 }
 
 #[test]
-fn secrets_are_no_echo_and_reach_only_their_functions() {
+fn secrets_reach_only_their_functions() {
     let template = template();
-    let secrets = no_echo_parameters(&template);
-    let expected: BTreeSet<String> = [
+    // Secret values live in Secrets Manager; the one secret parameter left is the Redis URL.
+    assert_eq!(
+        no_echo_parameters(&template),
+        BTreeSet::from(["RedisUrl".to_string()]),
+        "NoEcho parameters"
+    );
+    for old in [
         "DatabasePassword",
-        "RedisUrl",
         "SigningKeys",
         "VerificationKeys",
         "DataKeys",
         "BlindIndexKey",
-    ]
-    .map(String::from)
-    .into();
-    assert_eq!(secrets, expected, "NoEcho parameters");
+    ] {
+        assert!(
+            template["Parameters"].get(old).is_none(),
+            "parameter {old} is back: its value belongs in a secret"
+        );
+    }
+    let text = std::fs::read_to_string(root().join("template.yaml")).expect("template.yaml");
+    assert!(
+        !text.contains("{{resolve:"),
+        "a dynamic reference puts a secret's value into a resource's properties"
+    );
+    let mut sensitive = no_echo_parameters(&template);
+    sensitive.extend(secret_resources(&template));
 
     // Globals reach every function: no secret there.
     let mut global_refs = BTreeSet::new();
     referenced_names(&template["Globals"], &mut global_refs);
-    let leaked: Vec<_> = global_refs.intersection(&secrets).collect();
+    let leaked: Vec<_> = global_refs.intersection(&sensitive).collect();
     assert!(leaked.is_empty(), "Globals carry secrets {leaked:?}");
 
+    let expected_secrets = |id: &str| -> BTreeSet<String> {
+        let names: &[&str] = match id {
+            "AuthFunction" => &[
+                "DatabaseSecret",
+                "SigningKeysSecret",
+                "DataKeysSecret",
+                "BlindIndexKeySecret",
+            ],
+            "UsersFunction" => &[
+                "DatabaseSecret",
+                "VerificationKeysSecret",
+                "DataKeysSecret",
+                "BlindIndexKeySecret",
+            ],
+            "HealthFunction" | "MigrateFunction" => &["DatabaseSecret"],
+            // The ARN of the secret it writes, not a reference it resolves.
+            "GreeterFunction" | "RotateSecretFunction" => &[],
+            other => panic!("unknown function {other}"),
+        };
+        names.iter().map(|s| s.to_string()).collect()
+    };
     for id in FUNCTIONS {
-        let env = environment(&template, id);
-        let signs = env.contains_key("REDLINE__AUTH__TOKENS__SIGNING_KEYS");
         assert_eq!(
-            signs,
-            id == "AuthFunction",
-            "{id}: signing keys are auth's alone"
+            secret_references(&template, id),
+            expected_secrets(id),
+            "{id}: secrets its environment reads"
         );
         let mut refs = BTreeSet::new();
         referenced_names(&effective_properties(&template, id), &mut refs);
         referenced_names(&resources(&template)[id]["Metadata"], &mut refs);
         assert_eq!(
-            refs.contains("SigningKeys"),
+            refs.contains("SigningKeysSecret"),
             id == "AuthFunction",
-            "{id}: SigningKeys parameter"
+            "{id}: the signing keys are auth's alone"
         );
         if id == "GreeterFunction" {
-            let secret_refs: Vec<_> = refs.intersection(&secrets).collect();
+            let secret_refs: Vec<_> = refs.intersection(&sensitive).collect();
             assert!(
                 secret_refs.is_empty(),
                 "greeter reads secrets {secret_refs:?}"
             );
-            let data_store: Vec<_> = env
-                .keys()
+            let data_store: Vec<_> = environment(&template, id)
+                .into_keys()
                 .filter(|k| k.starts_with("DB_") || k.starts_with("REDIS") || k.contains("KEY"))
                 .collect();
             assert!(data_store.is_empty(), "greeter has {data_store:?}");
         }
     }
 
-    // Nothing outside the functions (an Output, a tag) may echo a secret.
+    // Nothing but the functions, their roles and the rotation schedules names a secret; no
+    // Output echoes a secret parameter (an Output of a secret's ARN is no secret).
     for (id, resource) in resources(&template) {
         let id = id.as_str().unwrap_or_default();
-        if FUNCTIONS.contains(&id) {
+        let kind = resource_type(resource);
+        if FUNCTIONS.contains(&id)
+            || matches!(
+                kind,
+                "AWS::IAM::Role"
+                    | "AWS::SecretsManager::RotationSchedule"
+                    | "AWS::SecretsManager::Secret"
+            )
+        {
             continue;
         }
         let mut refs = BTreeSet::new();
         referenced_names(resource, &mut refs);
-        let used: Vec<_> = refs.intersection(&secrets).collect();
+        let used: Vec<_> = refs.intersection(&sensitive).collect();
         assert!(used.is_empty(), "{id} uses secrets {used:?}");
     }
     let mut output_refs = BTreeSet::new();
     referenced_names(&template["Outputs"], &mut output_refs);
-    assert!(output_refs.is_disjoint(&secrets), "Outputs echo a secret");
+    assert!(
+        output_refs.is_disjoint(&no_echo_parameters(&template)),
+        "Outputs echo a secret"
+    );
 }
 
 fn managed_policy(name: &str) -> String {
@@ -783,10 +957,14 @@ fn roles_grant_basic_execution_plus_vpc_access_only_in_a_vpc() {
             .as_mapping()
             .expect("role has Properties");
         let keys: BTreeSet<&str> = role_props.keys().filter_map(Value::as_str).collect();
+        // Inline policies carry the secret grants (checked below); the greeter has none.
+        let mut expected_keys = BTreeSet::from(["AssumeRolePolicyDocument", "ManagedPolicyArns"]);
+        if id != "GreeterFunction" {
+            expected_keys.insert("Policies");
+        }
         assert_eq!(
-            keys,
-            BTreeSet::from(["AssumeRolePolicyDocument", "ManagedPolicyArns"]),
-            "{role_id}: no inline policies, boundaries or paths"
+            keys, expected_keys,
+            "{role_id}: no policies but the secret grants, no boundaries or paths"
         );
         let statements = role["Properties"]["AssumeRolePolicyDocument"]["Statement"]
             .as_sequence()
@@ -848,6 +1026,576 @@ fn roles_grant_basic_execution_plus_vpc_access_only_in_a_vpc() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Secrets: generated values, least-privilege reads, rotation.
+
+fn role_of(template: &Value, id: &str) -> String {
+    let arn = get_att(&effective_properties(template, id)["Role"])
+        .unwrap_or_else(|| panic!("{id}: Role must be !GetAtt <its role>.Arn"));
+    arn.strip_suffix(".Arn")
+        .unwrap_or_else(|| panic!("{id}: Role is {arn}, not a role's Arn"))
+        .to_string()
+}
+
+/// A role's inline policy statements; a statement inside `!If [C, statement, AWS::NoValue]`
+/// comes with its condition.
+fn role_statements(template: &Value, role_id: &str) -> Vec<(Option<String>, Value)> {
+    let mut out = Vec::new();
+    let policies = &resources(template)[role_id]["Properties"]["Policies"];
+    for policy in policies.as_sequence().into_iter().flatten() {
+        let document = &policy["PolicyDocument"];
+        assert_eq!(
+            document["Version"].as_str(),
+            Some("2012-10-17"),
+            "{role_id} policy version"
+        );
+        for statement in document["Statement"].as_sequence().into_iter().flatten() {
+            match if_branches(statement) {
+                Some((condition, then, otherwise)) => {
+                    assert_eq!(
+                        ref_target(otherwise),
+                        Some("AWS::NoValue"),
+                        "{role_id}: a conditional statement is there or not"
+                    );
+                    out.push((Some(condition.to_string()), then.clone()));
+                }
+                None => out.push((None, statement.clone())),
+            }
+        }
+    }
+    out
+}
+
+/// What a statement allows, on what: `!Ref` targets, or the literal (`*`).
+fn grants(role_id: &str, statement: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
+    assert_eq!(
+        statement["Effect"].as_str(),
+        Some("Allow"),
+        "{role_id}: {statement:?}"
+    );
+    assert!(
+        statement.get("NotAction").is_none() && statement.get("NotResource").is_none(),
+        "{role_id}: NotAction/NotResource grant everything else"
+    );
+    let actions: BTreeSet<String> = one_or_many(&statement["Action"]).into_iter().collect();
+    assert!(!actions.is_empty(), "{role_id}: a statement with no Action");
+    let resource = &statement["Resource"];
+    let items: Vec<Value> = match resource {
+        Value::Sequence(items) => items.clone(),
+        other => vec![other.clone()],
+    };
+    let resources: BTreeSet<String> = items
+        .iter()
+        .map(|item| match (item.as_str(), ref_target(item)) {
+            (Some(literal), _) => literal.to_string(),
+            (None, Some(target)) => target.to_string(),
+            _ => panic!("{role_id}: resource {item:?} is neither !Ref nor a literal"),
+        })
+        .collect();
+    (actions, resources)
+}
+
+#[test]
+fn every_secret_is_generated_and_none_is_written_in_the_template() {
+    let template = template();
+    let expected: BTreeSet<String> = SECRETS.iter().map(|s| s.to_string()).collect();
+    assert_eq!(secret_resources(&template), expected, "the stack's secrets");
+
+    // AWS's character classes for GenerateSecretString.
+    const PUNCTUATION: &str = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+    let alphabet = |generate: &Value| -> BTreeSet<char> {
+        let flag = |key: &str| generate[key].as_bool().unwrap_or(false);
+        let mut chars: BTreeSet<char> = BTreeSet::new();
+        if !flag("ExcludeNumbers") {
+            chars.extend('0'..='9');
+        }
+        if !flag("ExcludeLowercase") {
+            chars.extend('a'..='z');
+        }
+        if !flag("ExcludeUppercase") {
+            chars.extend('A'..='Z');
+        }
+        if !flag("ExcludePunctuation") {
+            chars.extend(PUNCTUATION.chars());
+        }
+        if flag("IncludeSpace") {
+            chars.insert(' ');
+        }
+        for c in generate["ExcludeCharacters"]
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+        {
+            chars.remove(&c);
+        }
+        chars
+    };
+    let hex: BTreeSet<char> = ('0'..='9').chain('a'..='f').collect();
+    // A template with its ${Parameter}s filled in must be a JSON object.
+    let template_json = |id: &str, value: &Value| -> serde_json::Map<String, serde_json::Value> {
+        let text = sub_text(value)
+            .or_else(|| value.as_str())
+            .unwrap_or_else(|| panic!("{id}: SecretStringTemplate is {value:?}"));
+        let mut filled = String::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("${") {
+            filled.push_str(&rest[..start]);
+            let (name, after) = rest[start + 2..].split_once('}').expect("closed ${");
+            let parameter = &template["Parameters"][name];
+            assert!(!parameter.is_null(), "{id}: ${{{name}}} is not a parameter");
+            filled.push_str(if parameter["Type"].as_str() == Some("Number") {
+                "5432"
+            } else {
+                "x"
+            });
+            rest = after;
+        }
+        filled.push_str(rest);
+        serde_json::from_str(&filled)
+            .unwrap_or_else(|e| panic!("{id}: SecretStringTemplate is not JSON ({e}): {filled}"))
+    };
+
+    for id in SECRETS {
+        let resource = &resources(&template)[id];
+        let props = &resource["Properties"];
+        assert!(
+            props.get("SecretString").is_none(),
+            "{id}: a literal SecretString is a secret in the template"
+        );
+        let generate = &props["GenerateSecretString"];
+        assert!(
+            generate.is_mapping(),
+            "{id}: the value must be generated (GenerateSecretString)"
+        );
+        let key = generate["GenerateStringKey"].as_str();
+        let length = generate["PasswordLength"].as_u64();
+        match id {
+            "DatabaseSecret" => {
+                assert_eq!(key, Some("password"), "{id} GenerateStringKey");
+                assert_eq!(length, Some(32), "{id} PasswordLength");
+                assert_eq!(
+                    alphabet(generate),
+                    ('0'..='9')
+                        .chain('a'..='z')
+                        .chain('A'..='Z')
+                        .collect::<BTreeSet<_>>(),
+                    "{id}: letters and digits (no punctuation to quote in a connection string)"
+                );
+                let (condition, with_master, without) =
+                    if_branches(&generate["SecretStringTemplate"])
+                        .expect("DatabaseSecret's template is !If [HasDatabaseMasterSecret, ...]");
+                assert_eq!(condition, "HasDatabaseMasterSecret");
+                let rds_shape = BTreeSet::from(["dbname", "engine", "host", "port", "username"]);
+                let without = template_json(id, without);
+                assert_eq!(
+                    without.keys().map(String::as_str).collect::<BTreeSet<_>>(),
+                    rds_shape,
+                    "{id}: the RDS secret shape"
+                );
+                assert_eq!(without["engine"], "postgres");
+                assert!(without["port"].is_number(), "{id}: port is a number");
+                let with_master = template_json(id, with_master);
+                let mut keys = rds_shape.clone();
+                keys.insert("masterarn");
+                assert_eq!(
+                    with_master
+                        .keys()
+                        .map(String::as_str)
+                        .collect::<BTreeSet<_>>(),
+                    keys,
+                    "{id}: the RDS shape plus masterarn"
+                );
+                let mut refs = BTreeSet::new();
+                referenced_names(&generate["SecretStringTemplate"], &mut refs);
+                assert_eq!(
+                    refs,
+                    [
+                        "DatabaseHost",
+                        "DatabaseMasterSecretArn",
+                        "DatabaseName",
+                        "DatabasePort",
+                        "DatabaseUser"
+                    ]
+                    .map(String::from)
+                    .into(),
+                    "{id}: its template's parameters"
+                );
+                let mut condition_refs = BTreeSet::new();
+                referenced_names(
+                    &template["Conditions"]["HasDatabaseMasterSecret"],
+                    &mut condition_refs,
+                );
+                assert_eq!(
+                    condition_refs,
+                    BTreeSet::from(["DatabaseMasterSecretArn".to_string()])
+                );
+                assert_eq!(
+                    template["Parameters"]["DatabaseMasterSecretArn"]["Default"].as_str(),
+                    Some(""),
+                    "alternating users are optional"
+                );
+            }
+            "SigningKeysSecret" | "VerificationKeysSecret" => {
+                // A placeholder: the rotation function writes the real key sets.
+                assert_eq!(key, Some("bootstrap"), "{id} GenerateStringKey");
+                let shape = template_json(id, &generate["SecretStringTemplate"]);
+                assert_eq!(
+                    serde_json::Value::Object(shape),
+                    serde_json::json!({"keys": []}),
+                    "{id} template"
+                );
+            }
+            "DataKeysSecret" => {
+                assert_eq!(key, Some("1"), "{id}: version 1 is the generated key");
+                assert_eq!(length, Some(64), "{id}: 64 hex characters, 256 bits");
+                assert_eq!(alphabet(generate), hex, "{id}: hex only");
+                let shape = template_json(id, &generate["SecretStringTemplate"]);
+                assert_eq!(
+                    serde_json::Value::Object(shape),
+                    serde_json::json!({"current": 1}),
+                    "{id} template"
+                );
+            }
+            "BlindIndexKeySecret" => {
+                assert!(
+                    generate.get("SecretStringTemplate").is_none() && key.is_none(),
+                    "{id} is a plain string"
+                );
+                assert_eq!(length, Some(64), "{id}: 64 hex characters, 256 bits");
+                assert_eq!(alphabet(generate), hex, "{id}: hex only");
+            }
+            other => panic!("unknown secret {other}"),
+        }
+        // Losing these loses every sealed field or every lookup: the stack never deletes them.
+        if matches!(id, "DataKeysSecret" | "BlindIndexKeySecret") {
+            for policy in ["DeletionPolicy", "UpdateReplacePolicy"] {
+                assert_eq!(resource[policy].as_str(), Some("Retain"), "{id} {policy}");
+            }
+        }
+    }
+}
+
+#[test]
+fn each_role_reads_exactly_the_secrets_its_function_references() {
+    let template = template();
+    for id in FUNCTIONS {
+        if id == "RotateSecretFunction" {
+            continue; // its own test below
+        }
+        let role_id = role_of(&template, id);
+        let referenced = secret_references(&template, id);
+        let mut readable = BTreeSet::new();
+        let mut batch = false;
+        for (condition, statement) in role_statements(&template, &role_id) {
+            assert!(condition.is_none(), "{role_id}: a conditional statement");
+            let (actions, on) = grants(&role_id, &statement);
+            if actions.contains("secretsmanager:BatchGetSecretValue") {
+                // AWS only grants it on "*"; it returns only the secrets GetSecretValue allows.
+                assert_eq!(
+                    actions.len(),
+                    1,
+                    "{role_id}: BatchGetSecretValue's statement is on *, keep it alone"
+                );
+                assert_eq!(on, BTreeSet::from(["*".to_string()]), "{role_id}");
+                batch = true;
+                continue;
+            }
+            assert_eq!(
+                actions,
+                BTreeSet::from(["secretsmanager:GetSecretValue".to_string()]),
+                "{role_id}: functions only read secrets"
+            );
+            for target in &on {
+                assert!(
+                    secret_resources(&template).contains(target),
+                    "{role_id}: GetSecretValue on {target}, not on one of the stack's secrets"
+                );
+            }
+            readable.extend(on);
+        }
+        assert_eq!(
+            readable, referenced,
+            "{role_id}: GetSecretValue on exactly the secrets {id}'s environment references"
+        );
+        assert_eq!(
+            batch,
+            !referenced.is_empty(),
+            "{role_id}: BatchGetSecretValue (the cold start's one call) iff it reads secrets"
+        );
+        if id == "GreeterFunction" {
+            assert!(
+                resources(&template)[role_id.as_str()]["Properties"]
+                    .get("Policies")
+                    .is_none(),
+                "the greeter has no secret access"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_rotation_function_writes_only_the_rotated_secrets() {
+    let template = template();
+    let role_id = role_of(&template, "RotateSecretFunction");
+    let mut allowed: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut conditional = Vec::new();
+    for (condition, statement) in role_statements(&template, &role_id) {
+        let (actions, on) = grants(&role_id, &statement);
+        for action in &actions {
+            assert!(
+                action.starts_with("secretsmanager:") && !action.contains('*'),
+                "{role_id}: {action}"
+            );
+        }
+        assert!(!on.contains("*"), "{role_id}: {actions:?} on *");
+        if let Some(condition) = condition {
+            conditional.push((condition, actions, on));
+            continue;
+        }
+        for target in on {
+            allowed
+                .entry(target)
+                .or_default()
+                .extend(actions.iter().cloned());
+        }
+    }
+    let rotate: BTreeSet<String> = [
+        "secretsmanager:DescribeSecret",
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+        "secretsmanager:UpdateSecretVersionStage",
+    ]
+    .map(String::from)
+    .into();
+    let publish: BTreeSet<String> = [
+        "secretsmanager:GetSecretValue",
+        "secretsmanager:PutSecretValue",
+    ]
+    .map(String::from)
+    .into();
+    let expected = BTreeMap::from([
+        ("DatabaseSecret".to_string(), rotate.clone()),
+        ("SigningKeysSecret".to_string(), rotate),
+        ("VerificationKeysSecret".to_string(), publish),
+    ]);
+    assert_eq!(
+        allowed, expected,
+        "{role_id}: the rotated secrets and the public key set; never the data or index keys"
+    );
+    assert_eq!(
+        conditional,
+        vec![(
+            "HasDatabaseMasterSecret".to_string(),
+            BTreeSet::from(["secretsmanager:GetSecretValue".to_string()]),
+            BTreeSet::from(["DatabaseMasterSecretArn".to_string()]),
+        )],
+        "{role_id}: the master secret, read only when alternating users are configured"
+    );
+    assert_eq!(
+        secret_references(&template, "RotateSecretFunction"),
+        BTreeSet::new()
+    );
+}
+
+/// The env-vars files of the local runner (the shape of `sam local --env-vars`), merged in order:
+/// function -> variable -> value (`None`: unset).
+fn local_env_files(files: &[&str]) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
+    let mut merged: BTreeMap<String, BTreeMap<String, Option<String>>> = BTreeMap::new();
+    for file in files {
+        let text = std::fs::read_to_string(root().join(file)).expect(file);
+        let sections: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for (section, vars) in sections {
+            let vars = vars.as_object().expect("sections are objects");
+            for (name, value) in vars {
+                merged
+                    .entry(section.clone())
+                    .or_default()
+                    .insert(name.clone(), value.as_str().map(str::to_string));
+            }
+        }
+    }
+    merged
+}
+
+/// Locally no secret resource exists: every variable that refers to one is unset by the
+/// env-vars files (the dev configuration's own secretsmanager: references, against
+/// configs/secrets.dev.json or the compose stack's emulator, apply), or, for the rotation
+/// function's target secret, given the local secret's id. Otherwise the runner would stop on the
+/// unresolved !Ref (it resolves parameters, not resources).
+#[test]
+fn local_env_files_unset_every_variable_that_refers_to_a_secret() {
+    let template = template();
+    let secrets = secret_resources(&template);
+    let local_secrets: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
+        &std::fs::read_to_string(root().join("configs/secrets.dev.json"))
+            .expect("configs/secrets.dev.json"),
+    )
+    .expect("secrets.dev.json is a JSON object");
+    for files in [
+        vec!["configs/local-env.json"],
+        vec!["configs/local-env.json", "configs/local-env.compose.json"],
+    ] {
+        let merged = local_env_files(&files);
+        for id in FUNCTIONS {
+            for (name, value) in environment(&template, id) {
+                let mut refs = BTreeSet::new();
+                referenced_names(&value, &mut refs);
+                if refs.is_disjoint(&secrets) {
+                    continue;
+                }
+                let setting = merged
+                    .get(id)
+                    .and_then(|vars| vars.get(&name))
+                    .or_else(|| merged.get("Parameters").and_then(|vars| vars.get(&name)))
+                    .unwrap_or_else(|| {
+                        panic!("{files:?}: {id} {name} refers to a secret and is not set")
+                    });
+                match (id, name.as_str()) {
+                    ("RotateSecretFunction", "VERIFICATION_KEYS_SECRET") => {
+                        let local = setting.as_deref().unwrap_or_default();
+                        assert!(
+                            local_secrets.contains_key(local),
+                            "{files:?}: {id} {name} = {local:?}, not a secret of secrets.dev.json"
+                        );
+                    }
+                    _ => assert_eq!(
+                        setting, &None,
+                        "{files:?}: {id} {name} must be null (unset), so the dev configuration's \
+                         own value applies"
+                    ),
+                }
+            }
+        }
+    }
+}
+
+/// `7d`, `24h` and the like from the configuration files, in seconds.
+fn duration_seconds(text: &str) -> u64 {
+    let (number, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap());
+    let number: u64 = number.parse().expect("a number");
+    number
+        * match unit {
+            "s" => 1,
+            "m" => 60,
+            "h" => 3600,
+            "d" => 86_400,
+            other => panic!("unit {other}"),
+        }
+}
+
+#[test]
+fn rotation_schedules_invoke_the_rotation_function_with_secrets_managers_permission() {
+    let template = template();
+    let permissions: Vec<(&str, &Value)> = resources(&template)
+        .iter()
+        .filter(|(_, r)| resource_type(r) == "AWS::Lambda::Permission")
+        .map(|(id, r)| (id.as_str().unwrap_or_default(), r))
+        .collect();
+    assert_eq!(permissions.len(), 1, "one Lambda permission");
+    let (permission_id, permission) = permissions[0];
+    let props = &permission["Properties"];
+    assert_eq!(props["Action"].as_str(), Some("lambda:InvokeFunction"));
+    assert_eq!(
+        props["Principal"].as_str(),
+        Some("secretsmanager.amazonaws.com")
+    );
+    assert_eq!(
+        get_att(&props["FunctionName"]).as_deref(),
+        Some("RotateSecretFunction.Arn")
+    );
+    assert_eq!(
+        ref_target(&props["SourceAccount"]),
+        Some("AWS::AccountId"),
+        "only this account's secrets may invoke it"
+    );
+
+    let schedules: BTreeMap<String, &Value> = resources(&template)
+        .values()
+        .filter(|r| resource_type(r) == "AWS::SecretsManager::RotationSchedule")
+        .map(|r| {
+            let secret = ref_target(&r["Properties"]["SecretId"])
+                .expect("SecretId is !Ref of a secret")
+                .to_string();
+            (secret, r)
+        })
+        .collect();
+    assert_eq!(
+        schedules.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["DatabaseSecret", "SigningKeysSecret"],
+        "rotated secrets (data keys by hand, blind index never, the JWKS by the signing rotation)"
+    );
+    for (secret, schedule) in &schedules {
+        let props = &schedule["Properties"];
+        assert_eq!(
+            get_att(&props["RotationLambdaARN"]).as_deref(),
+            Some("RotateSecretFunction.Arn"),
+            "{secret}: rotated by RotateSecretFunction"
+        );
+        assert!(
+            props.get("HostedRotationLambda").is_none(),
+            "{secret}: our function, not a hosted one"
+        );
+        assert!(
+            one_or_many(&schedule["DependsOn"]).contains(&permission_id.to_string()),
+            "{secret}: the schedule must wait for the permission (the first rotation invokes)"
+        );
+        let (immediately, days) = match secret.as_str() {
+            // The first rotation makes the first real signing key.
+            "SigningKeysSecret" => (true, "SigningKeyRotationDays"),
+            // The database knows no password from the secret until the operator sets it, so
+            // the schedule is created only once the operator enables it.
+            _ => {
+                assert_eq!(
+                    schedule["Condition"].as_str(),
+                    Some("RotateDatabase"),
+                    "{secret}: off until the DatabaseRotation parameter enables it"
+                );
+                assert_eq!(
+                    template["Parameters"]["DatabaseRotation"]["Default"].as_str(),
+                    Some("disabled")
+                );
+                (false, "DatabaseRotationDays")
+            }
+        };
+        assert_eq!(
+            props["RotateImmediatelyOnUpdate"].as_bool(),
+            Some(immediately),
+            "{secret} RotateImmediatelyOnUpdate"
+        );
+        assert_eq!(
+            ref_target(&props["RotationRules"]["AutomaticallyAfterDays"]),
+            Some(days),
+            "{secret} interval"
+        );
+        assert_eq!(
+            template["Parameters"][days]["Default"].as_u64(),
+            Some(30),
+            "{days}"
+        );
+    }
+
+    // A token stays verifiable while its key is in the set: the current key and the previous one,
+    // kept one interval. The interval must outlast the longest token plus the secret cache.
+    let config: Value = serde_yaml_ng::from_str(
+        &std::fs::read_to_string(root().join("configs/config.yaml")).expect("config.yaml"),
+    )
+    .expect("config.yaml is YAML");
+    let refresh_ttl = duration_seconds(
+        config["auth"]["tokens"]["refresh_ttl"]
+            .as_str()
+            .expect("auth.tokens.refresh_ttl"),
+    );
+    let min_days = template["Parameters"]["SigningKeyRotationDays"]["MinValue"]
+        .as_u64()
+        .expect("SigningKeyRotationDays has a MinValue");
+    assert_eq!(min_days, 8);
+    assert!(
+        min_days * 86_400 > refresh_ttl,
+        "SigningKeyRotationDays may go below the refresh-token lifetime ({refresh_ttl} s)"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
 // What SAM makes of the template.
 
 /// Translates the template with SAM's own translator (the code CloudFormation runs for the
@@ -891,12 +1639,7 @@ fn sam_translation_keeps_cors_and_sends_every_route_to_the_live_alias() {
     let cfn = translate(&serde_json::json!({
         "AllowedOrigins": origins,
         "DatabaseHost": "db.internal",
-        "DatabasePassword": "x",
         "RedisUrl": "rediss://cache.internal:6379",
-        "SigningKeys": "x",
-        "VerificationKeys": "x",
-        "DataKeys": "x",
-        "BlindIndexKey": "x",
     }));
     let resources = cfn["Resources"].as_object().expect("Resources");
     let body = &resources["HttpApi"]["Properties"]["Body"];
@@ -950,7 +1693,7 @@ fn sam_translation_keeps_cors_and_sends_every_route_to_the_live_alias() {
         .sum();
     assert_eq!(operations, seen + 1, "no other operations in the API");
 
-    // SAM generated no role and no policy of its own: only the template's five roles exist.
+    // SAM generated no role and no policy of its own: only the template's roles exist.
     let roles: BTreeSet<&str> = resources
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::IAM::Role")
@@ -979,38 +1722,62 @@ fn sam_translation_keeps_cors_and_sends_every_route_to_the_live_alias() {
 // ---------------------------------------------------------------------------------------------
 // The template's environment is enough for each function to start in prod.
 
-/// Parameter values of a plausible prod stack (NoEcho ones included).
+/// Parameter values of a plausible prod stack (the secrets are resources now).
 fn prod_parameters() -> HashMap<&'static str, String> {
-    let signing = KeySet::from_signing(&Secret::new(PROD_SIGNING)).expect("prod signing keys");
     HashMap::from([
         ("DatabaseHost", "db.internal".to_string()),
-        ("DatabasePassword", "pw".to_string()),
         ("RedisUrl", "rediss://cache.internal:6379".to_string()),
-        ("SigningKeys", PROD_SIGNING.to_string()),
-        ("VerificationKeys", signing.jwks().to_string()),
-        ("DataKeys", PROD_DATA_KEYS.to_string()),
-        ("BlindIndexKey", PROD_INDEX_KEY.to_string()),
     ])
 }
 
+/// What `!Ref` of a name gives at deploy time: a parameter's value (explicit, else its default),
+/// or a secret's ARN (CloudFormation names an unnamed secret `<LogicalId>-<random>`).
+fn deployed_value(template: &Value, id: &str, name: &str) -> String {
+    if secret_resources(template).contains(name) {
+        return format!(
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-Q3kM8sPzW1xV-AbCdEf"
+        );
+    }
+    prod_parameters()
+        .get(name)
+        .cloned()
+        .or_else(|| {
+            let default = &template["Parameters"][name]["Default"];
+            default
+                .as_str()
+                .map(str::to_string)
+                .or_else(|| default.as_u64().map(|n| n.to_string()))
+        })
+        .unwrap_or_else(|| panic!("{id}: {name} has no value"))
+}
+
 /// The environment Lambda would give the function: template variables with parameters
-/// resolved (explicit values, else defaults), plus a CA bundle path that exists on this machine
+/// resolved (explicit values, else defaults) and secret resources as their ARNs, so that a
+/// `secretsmanager:${Secret}#key` variable stays a reference (`secretsmanager:arn:...#key`) for
+/// the function's configuration to resolve; plus a CA bundle path that exists on this machine
 /// (Lambda's provided.al2023 has the default one).
 fn resolved_environment(template: &Value, id: &str) -> HashMap<String, String> {
-    let parameters = prod_parameters();
     let mut vars: HashMap<String, String> = environment(template, id)
         .iter()
         .map(|(name, value)| {
-            let parameter = ref_target(value).expect("variables are !Ref of parameters");
-            let resolved = parameters.get(parameter).cloned().or_else(|| {
-                let default = &template["Parameters"][parameter]["Default"];
-                default
-                    .as_str()
-                    .map(str::to_string)
-                    .or_else(|| default.as_u64().map(|n| n.to_string()))
-            });
-            let resolved = resolved
-                .unwrap_or_else(|| panic!("{id} {name}: parameter {parameter} has no value"));
+            let resolved = if let Some(target) = ref_target(value) {
+                deployed_value(template, id, target)
+            } else if let Some(text) = sub_text(value) {
+                let mut out = String::new();
+                let mut rest = text;
+                while let Some(start) = rest.find("${") {
+                    out.push_str(&rest[..start]);
+                    let (target, after) = rest[start + 2..]
+                        .split_once('}')
+                        .unwrap_or_else(|| panic!("{id} {name}: unterminated ${{ in {text}"));
+                    out.push_str(&deployed_value(template, id, target));
+                    rest = after;
+                }
+                out.push_str(rest);
+                out
+            } else {
+                panic!("{id} {name}: neither !Ref nor !Sub")
+            };
             (name.clone(), resolved)
         })
         .collect();
@@ -1025,23 +1792,65 @@ fn resolved_environment(template: &Value, id: &str) -> HashMap<String, String> {
     vars
 }
 
+/// What each secret resource holds once deployed and rotated once (the signing keys' first
+/// rotation replaces the placeholder), in the shapes the template generates, keyed by the ARNs
+/// `deployed_value` gives: a local secrets file standing in for Secrets Manager.
+fn deployed_secrets_file(template: &Value) -> PathBuf {
+    const SIGNING: &str = r#"{"keys":[{"kid":"2026-11-23-3f9a1c2b","alg":"EdDSA","private_key":"MC4CAQAwBQYDK2VwBCIEID7/AanzjXukYMV70BENchM3Vm/yR5XaBzNIYBdPZJOh"}]}"#;
+    let public = KeySet::from_signing(&Secret::new(SIGNING))
+        .unwrap()
+        .jwks()
+        .clone();
+    let params = prod_parameters();
+    let arn = |name: &str| deployed_value(template, "secrets", name);
+    let secrets = serde_json::json!({
+        arn("DatabaseSecret"): {
+            "engine": "postgres", "host": params["DatabaseHost"], "port": 5432,
+            "dbname": "redline", "username": "redline", "password": "Zq8vR2mKx7LpT4nW9sBc3YhJ6dFg1aE5"
+        },
+        arn("SigningKeysSecret"): serde_json::from_str::<serde_json::Value>(SIGNING).unwrap(),
+        arn("VerificationKeysSecret"): public,
+        arn("DataKeysSecret"): {"current": 1, "1": "5f0e9d8c7b6a59483726150f4e3d2c1b0a99887766554433221100ffeeddccbb"},
+        arn("BlindIndexKeySecret"): "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a",
+    });
+    let path = std::env::temp_dir().join(format!(
+        "redline-deployed-secrets-{}.json",
+        std::process::id()
+    ));
+    std::fs::write(&path, secrets.to_string()).unwrap();
+    path
+}
+
+/// Cold-starts a function's state from its template environment, resolving its references.
 fn starts(template: &Value, id: &str) -> Result<(), String> {
-    let vars = resolved_environment(template, id);
-    let config =
-        load_from(&ConfigSource::Embedded, &vars).map_err(|e| format!("{id} config: {e}"))?;
+    let mut vars = resolved_environment(template, id);
+    vars.insert(
+        "REDLINE__SECRETS__LOCAL_FILE".into(),
+        deployed_secrets_file(template).display().to_string(),
+    );
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let area = match id {
         "AuthFunction" => Area::Auth,
         "UsersFunction" => Area::Users,
         "GreeterFunction" => Area::Greeter,
         "HealthFunction" => Area::Health,
         "MigrateFunction" => {
+            let config = runtime
+                .block_on(load_resolved_from(&ConfigSource::Embedded, &vars))
+                .map_err(|e| format!("{id} config: {e}"))?;
             return Migrator::new(&config)
                 .map(drop)
                 .map_err(|e| format!("{id}: {e}"));
         }
         other => panic!("unknown function {other}"),
     };
-    AppState::build(config, area)
+    let layered =
+        layered(&ConfigSource::Embedded, &vars).map_err(|e| format!("{id} config: {e}"))?;
+    runtime
+        .block_on(AppState::open(layered, area))
         .map(drop)
         .map_err(|e| format!("{id}: {e}"))
 }

@@ -2,6 +2,6 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let app = redline_core::bootstrap(redline_core::Area::Auth)?;
+    let app = redline_core::bootstrap(redline_core::Area::Auth).await?;
     app.serve().await
 }

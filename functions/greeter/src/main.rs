@@ -2,6 +2,6 @@
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let app = redline_core::bootstrap(redline_core::Area::Greeter)?;
+    let app = redline_core::bootstrap(redline_core::Area::Greeter).await?;
     app.serve().await
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = redline_core::config::load()?;
+    let config = redline_core::config::load_resolved().await?;
     redline_core::telemetry::init(&config);
     let migrator = Migrator::new(&config)?;
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {

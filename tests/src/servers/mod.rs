@@ -13,9 +13,11 @@
 //! self-signed certificates). When running as root, initdb and pg_ctl are run as the `postgres`
 //! OS user through `runuser`.
 
+pub mod moto;
 pub mod postgres;
 pub mod redis;
 
+pub use moto::MotoServer;
 pub use postgres::{PgAuth, PgCluster, PgOptions, TestDatabase};
 pub use redis::{RedisOptions, RedisServer};
 
