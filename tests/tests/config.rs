@@ -352,13 +352,13 @@ fn each_function_requires_only_its_own_keys() {
 fn a_function_fetches_only_the_secrets_it_reads() {
     use redline_core::config::layered;
     // The dev layer references every key; the file is missing, so any fetch fails.
-    let vars = vars(&[("REDLINE_SECRETS_FILE", "/nonexistent/secrets.json")]);
+    let file_vars = vars(&[("REDLINE_SECRETS_FILE", "/nonexistent/secrets.json")]);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let open = |area| {
-        let layered = layered(&ConfigSource::Embedded, &vars).unwrap();
+        let layered = layered(&ConfigSource::Embedded, &file_vars).unwrap();
         runtime.block_on(AppState::open(layered, area))
     };
     assert!(open(Area::Greeter).is_ok(), "greeter reads no secret");
@@ -367,4 +367,22 @@ fn a_function_fetches_only_the_secrets_it_reads() {
         let error = open(area).err().expect("auth and users fetch").to_string();
         assert!(error.contains("/nonexistent/secrets.json"), "{error}");
     }
+
+    // A Redis URL from a secret is fetched by the functions that use Redis, not the greeter.
+    let redis_vars = vars(&[
+        ("REDLINE_SECRETS_FILE", "/nonexistent/secrets.json"),
+        ("REDLINE__REDIS__URL", "secretsmanager:redis#url"),
+    ]);
+    let open = |area| {
+        let layered = layered(&ConfigSource::Embedded, &redis_vars).unwrap();
+        runtime.block_on(AppState::open(layered, area))
+    };
+    assert!(open(Area::Greeter).is_ok(), "greeter uses no Redis");
+    let error = open(Area::Health)
+        .err()
+        .expect("health fetches the Redis URL");
+    assert!(
+        error.to_string().contains("/nonexistent/secrets.json"),
+        "{error}"
+    );
 }

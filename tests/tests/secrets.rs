@@ -1,11 +1,11 @@
 //! Secrets from Secrets Manager (the moto emulator), through the real function binaries under
 //! the local runner: one batch fetch per cold start, the cache and its grace period, init errors,
-//! refetches on an unknown `kid` and on a refused database password.
+//! refetches on an unknown `kid` and on a refused database or Redis password.
 
 use redline_core::tokens::{KeySet, Subject, TokenKind, Tokens};
 use redline_tests::runner::Runner;
 use redline_tests::secrets_stack::{database_owned_by_app, Deployment, DATA_KEY_V1};
-use redline_tests::servers::{PgCluster, PgOptions};
+use redline_tests::servers::{PgCluster, PgOptions, RedisOptions, RedisServer};
 use redline_tests::stack::StackClient;
 use redline_tests::TestEnv;
 use serde_json::{json, Value};
@@ -327,6 +327,117 @@ async fn a_refused_database_password_refetches_the_credentials_and_reconnects() 
         runner.log_text()
     );
     assert_eq!(deployment.moto.request_count() - before, 1, "one refetch");
+}
+
+/// Runs one command on its own connection (the test's view of the server, not the function's).
+async fn redis_admin(url: &str, command: &redis::Cmd) -> redis::RedisResult<redis::Value> {
+    let client = redis::Client::open(url)?;
+    let mut conn = client.get_multiplexed_async_connection().await?;
+    command.query_async(&mut conn).await
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_refused_redis_password_refetches_the_url_and_reconnects() {
+    let redis = RedisServer::start(RedisOptions::default().with_password("first-redis-pw"));
+    let url = |password: &str| format!("redis://:{password}@127.0.0.1:{}/", redis.port());
+    let env = TestEnv::new().await;
+    let database = Deployment::shared_database(&env);
+    let deployment = Deployment::new(env, database).await;
+    let redis_secret = deployment
+        .moto
+        .create_secret(
+            &format!("{}-redis", deployment.database),
+            &json!({"url": url("first-redis-pw")}).to_string(),
+        )
+        .await;
+    let runner =
+        deployment.start(json!({"REDIS_URL": format!("secretsmanager:{redis_secret}#url")}));
+    let api = StackClient::new(&runner);
+    let (status, report) = api.get("/health/ready", None).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["checks"]["cache"]["status"], "healthy", "{report}");
+
+    // Rotated behind the function's back: a new password on the server and in the secret, and
+    // every open connection closed, so the function's reconnect is refused.
+    redis_admin(
+        &url("first-redis-pw"),
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("requirepass")
+            .arg("second-redis-pw"),
+    )
+    .await
+    .unwrap();
+    deployment
+        .moto
+        .put_secret(
+            &redis_secret,
+            &json!({"url": url("second-redis-pw")}).to_string(),
+        )
+        .await;
+    let _ = redis_admin(
+        &url("second-redis-pw"),
+        redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("normal"),
+    )
+    .await;
+    let before = deployment.moto.request_count();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let (status, report) = api.get("/health/ready", None).await;
+        answers.push(status);
+        if status == 200 {
+            break;
+        }
+        assert_eq!(report["checks"]["cache"]["status"], "unhealthy", "{report}");
+    }
+    assert_eq!(
+        answers.last(),
+        Some(&200),
+        "reconnected with the refetched password: {answers:?}\n{}",
+        runner.log_text()
+    );
+    assert_eq!(deployment.moto.request_count() - before, 1, "one refetch");
+    let logs = runner.log_text();
+    for password in ["first-redis-pw", "second-redis-pw"] {
+        assert!(
+            !logs.contains(password),
+            "a Redis password reached the logs"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_redis_url_changed_in_its_secret_is_adopted_on_the_next_refresh() {
+    let mut old = RedisServer::start(RedisOptions::default().with_password("old-redis-pw"));
+    let new = RedisServer::start(RedisOptions::default().with_password("new-redis-pw"));
+    let env = TestEnv::new().await;
+    let database = Deployment::shared_database(&env);
+    let deployment = Deployment::new(env, database).await;
+    let redis_secret = deployment
+        .moto
+        .create_secret(
+            &format!("{}-redis", deployment.database),
+            &json!({"url": old.url()}).to_string(),
+        )
+        .await;
+    let runner = deployment.start(json!({
+        "REDIS_URL": format!("secretsmanager:{redis_secret}#url"),
+        "REDLINE__SECRETS__TTL": "1s",
+    }));
+    let api = StackClient::new(&runner);
+    let (status, report) = api.get("/health/ready", None).await;
+    assert_eq!(status, 200, "{report}");
+
+    // Moved to another server: the old one is gone, so only the refreshed URL can answer.
+    deployment
+        .moto
+        .put_secret(&redis_secret, &json!({"url": new.url()}).to_string())
+        .await;
+    old.stop();
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let (status, report) = api.get("/health/ready", None).await;
+    assert_eq!(status, 200, "{report}\n{}", runner.log_text());
+    assert_eq!(report["checks"]["cache"]["status"], "healthy", "{report}");
 }
 
 #[tokio::test(flavor = "multi_thread")]

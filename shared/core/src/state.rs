@@ -90,6 +90,12 @@ fn unneeded_secrets_removed(tree: &mut serde_json::Value, area: Area) {
             }
         }
     }
+    // Not optional in the typed configuration: emptied, which a function without Redis accepts.
+    if !needs.cache {
+        if let Some(serde_json::Value::Object(redis)) = tree.get_mut("redis") {
+            redis.insert("url".into(), serde_json::Value::String(String::new()));
+        }
+    }
 }
 
 /// What a function builds from its secrets: replaced whole when a secret changes.
@@ -204,6 +210,16 @@ impl AppState {
                 })
             }));
         }
+        if let (Some(cache), Some(store)) = (&cache, &secrets) {
+            let store = store.clone();
+            cache.on_refused_credentials(Arc::new(move || {
+                let store = store.clone();
+                Box::pin(async move {
+                    store.refetch().await;
+                    store.latest().1.config.redis.clone()
+                })
+            }));
+        }
         let passwords = PasswordHasherConfig::new(&config.auth.password);
         if area == Area::Auth {
             passwords.warm_up();
@@ -249,6 +265,9 @@ impl AppState {
         }
         if let Some(db) = &self.db {
             db.update(&live.config.database);
+        }
+        if let Some(cache) = &self.cache {
+            cache.update(&live.config.redis);
         }
         self.live.store(live);
     }
