@@ -653,9 +653,15 @@ fn cors_is_the_contracts() {
 // ---------------------------------------------------------------------------------------------
 // Environment variables, secrets and IAM.
 
-/// A variable's value as written: `!Ref X` or `!Sub <text>`.
+/// A variable's value as written: `!Ref X`, `!Sub <text>` or `!If [C, a, b]` of those.
 fn written(value: &Value) -> String {
-    if let Some(target) = ref_target(value) {
+    if let Some((condition, then, otherwise)) = if_branches(value) {
+        format!(
+            "!If [{condition}, {}, {}]",
+            written(then),
+            written(otherwise)
+        )
+    } else if let Some(target) = ref_target(value) {
         format!("!Ref {target}")
     } else if let Some(text) = sub_text(value) {
         format!("!Sub {text}")
@@ -679,7 +685,12 @@ fn expected_environment(id: &str) -> BTreeMap<&'static str, String> {
         ("DB_USER", secret("DatabaseSecret", Some("username"))),
         ("DB_PASSWORD", secret("DatabaseSecret", Some("password"))),
     ];
-    let redis = [("REDIS_URL", "!Ref RedisUrl".to_string())];
+    // From the operator's secret when its ARN is given, else the parameter.
+    let redis = [(
+        "REDIS_URL",
+        "!If [HasRedisUrlSecret, !Sub secretsmanager:${RedisUrlSecretArn}#url, !Ref RedisUrl]"
+            .to_string(),
+    )];
     let personal_data = [
         ("REDLINE__CRYPTO__DATA_KEYS", secret("DataKeysSecret", None)),
         (
@@ -749,10 +760,19 @@ fn secret_resources(template: &Value) -> BTreeSet<String> {
         .collect()
 }
 
-/// The secrets a function's environment reads through `secretsmanager:${Secret}[#key]`.
+/// The secret a parameter names by ARN (the operator's own, not the stack's), with the condition
+/// under which the template uses it.
+const OPERATOR_SECRETS: [(&str, &str); 1] = [("RedisUrlSecretArn", "HasRedisUrlSecret")];
+
+/// The secrets a function's environment reads through `secretsmanager:${Secret}[#key]`: the
+/// stack's secret resources, and an operator's secret by its ARN parameter (in an `!If` branch).
 fn secret_references(template: &Value, id: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for (name, value) in environment(template, id) {
+        let (value, condition) = match if_branches(&value) {
+            Some((condition, then, _)) => (then.clone(), Some(condition.to_string())),
+            None => (value, None),
+        };
         let Some(text) = sub_text(&value) else {
             continue;
         };
@@ -768,8 +788,11 @@ fn secret_references(template: &Value, id: &str) -> BTreeSet<String> {
             .and_then(|r| r.split_once('}'))
             .map(|(target, _)| target)
             .unwrap_or_else(|| panic!("{id} {name}: {text} names no secret resource"));
+        let operator_secret = OPERATOR_SECRETS
+            .iter()
+            .any(|(arn, when)| *arn == target && condition.as_deref() == Some(*when));
         assert!(
-            secret_resources(template).contains(target),
+            secret_resources(template).contains(target) || operator_secret,
             "{id} {name}: {target} is not an AWS::SecretsManager::Secret of the template"
         );
         out.insert(target.to_string());
@@ -854,14 +877,17 @@ fn secrets_reach_only_their_functions() {
                 "SigningKeysSecret",
                 "DataKeysSecret",
                 "BlindIndexKeySecret",
+                "RedisUrlSecretArn",
             ],
             "UsersFunction" => &[
                 "DatabaseSecret",
                 "VerificationKeysSecret",
                 "DataKeysSecret",
                 "BlindIndexKeySecret",
+                "RedisUrlSecretArn",
             ],
-            "HealthFunction" | "MigrateFunction" => &["DatabaseSecret"],
+            "HealthFunction" => &["DatabaseSecret", "RedisUrlSecretArn"],
+            "MigrateFunction" => &["DatabaseSecret"],
             // The ARN of the secret it writes, not a reference it resolves.
             "GreeterFunction" | "RotateSecretFunction" => &[],
             other => panic!("unknown function {other}"),
@@ -1286,8 +1312,24 @@ fn each_role_reads_exactly_the_secrets_its_function_references() {
         let mut readable = BTreeSet::new();
         let mut batch = false;
         for (condition, statement) in role_statements(&template, &role_id) {
-            assert!(condition.is_none(), "{role_id}: a conditional statement");
             let (actions, on) = grants(&role_id, &statement);
+            if let Some(condition) = condition {
+                // Only an operator's secret is granted conditionally: when its ARN is given.
+                let (arn, _) = OPERATOR_SECRETS
+                    .iter()
+                    .find(|(_, when)| *when == condition)
+                    .unwrap_or_else(|| panic!("{role_id}: a statement under {condition}"));
+                assert_eq!(
+                    (actions, on),
+                    (
+                        BTreeSet::from(["secretsmanager:GetSecretValue".to_string()]),
+                        BTreeSet::from([arn.to_string()])
+                    ),
+                    "{role_id}: under {condition}, read {arn} alone"
+                );
+                readable.insert(arn.to_string());
+                continue;
+            }
             if actions.contains("secretsmanager:BatchGetSecretValue") {
                 // AWS only grants it on "*"; it returns only the secrets GetSecretValue allows.
                 assert_eq!(
@@ -1733,12 +1775,22 @@ fn prod_parameters() -> HashMap<&'static str, String> {
 /// What `!Ref` of a name gives at deploy time: a parameter's value (explicit, else its default),
 /// or a secret's ARN (CloudFormation names an unnamed secret `<LogicalId>-<random>`).
 fn deployed_value(template: &Value, id: &str, name: &str) -> String {
+    deployed_value_with(template, &prod_parameters(), id, name)
+}
+
+/// As [`deployed_value`], with these parameters.
+fn deployed_value_with(
+    template: &Value,
+    params: &HashMap<&str, String>,
+    id: &str,
+    name: &str,
+) -> String {
     if secret_resources(template).contains(name) {
         return format!(
             "arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-Q3kM8sPzW1xV-AbCdEf"
         );
     }
-    prod_parameters()
+    params
         .get(name)
         .cloned()
         .or_else(|| {
@@ -1756,10 +1808,25 @@ fn deployed_value(template: &Value, id: &str, name: &str) -> String {
 /// `secretsmanager:${Secret}#key` variable stays a reference (`secretsmanager:arn:...#key`) for
 /// the function's configuration to resolve; plus a CA bundle path that exists on this machine
 /// (Lambda's provided.al2023 has the default one).
-fn resolved_environment(template: &Value, id: &str) -> HashMap<String, String> {
+fn resolved_environment(
+    template: &Value,
+    params: &HashMap<&str, String>,
+    id: &str,
+) -> HashMap<String, String> {
+    let deployed_value = |template, id, target| deployed_value_with(template, params, id, target);
     let mut vars: HashMap<String, String> = environment(template, id)
         .iter()
         .map(|(name, value)| {
+            let value = match if_branches(value) {
+                Some((condition, then, otherwise)) => {
+                    if condition_holds(template, params, &template["Conditions"][condition]) {
+                        then
+                    } else {
+                        otherwise
+                    }
+                }
+                None => value,
+            };
             let resolved = if let Some(target) = ref_target(value) {
                 deployed_value(template, id, target)
             } else if let Some(text) = sub_text(value) {
@@ -1792,16 +1859,36 @@ fn resolved_environment(template: &Value, id: &str) -> HashMap<String, String> {
     vars
 }
 
+/// A condition of `!Not`, `!Equals`, `!And`, `!Or` over parameters and literals, as deployed
+/// with these parameters.
+fn condition_holds(template: &Value, params: &HashMap<&str, String>, condition: &Value) -> bool {
+    // `as_str` sees through YAML tags, so `!Ref` is asked first.
+    let operand = |value: &Value| match (ref_target(value), value.as_str()) {
+        (Some(name), _) => deployed_value_with(template, params, "conditions", name),
+        (None, Some(literal)) => literal.to_string(),
+        _ => panic!("operand {value:?} is neither a literal nor !Ref"),
+    };
+    let (name, argument) =
+        intrinsic(condition).unwrap_or_else(|| panic!("not a condition: {condition:?}"));
+    let items = argument.as_sequence().cloned().unwrap_or_default();
+    match name.as_str() {
+        "Fn::Not" => !condition_holds(template, params, &items[0]),
+        "Fn::And" => items.iter().all(|c| condition_holds(template, params, c)),
+        "Fn::Or" => items.iter().any(|c| condition_holds(template, params, c)),
+        "Fn::Equals" => operand(&items[0]) == operand(&items[1]),
+        other => panic!("condition function {other} is not evaluated here"),
+    }
+}
+
 /// What each secret resource holds once deployed and rotated once (the signing keys' first
 /// rotation replaces the placeholder), in the shapes the template generates, keyed by the ARNs
 /// `deployed_value` gives: a local secrets file standing in for Secrets Manager.
-fn deployed_secrets_file(template: &Value) -> PathBuf {
+fn deployed_secrets_file(template: &Value, params: &HashMap<&str, String>) -> PathBuf {
     const SIGNING: &str = r#"{"keys":[{"kid":"2026-11-23-3f9a1c2b","alg":"EdDSA","private_key":"MC4CAQAwBQYDK2VwBCIEID7/AanzjXukYMV70BENchM3Vm/yR5XaBzNIYBdPZJOh"}]}"#;
     let public = KeySet::from_signing(&Secret::new(SIGNING))
         .unwrap()
         .jwks()
         .clone();
-    let params = prod_parameters();
     let arn = |name: &str| deployed_value(template, "secrets", name);
     let secrets = serde_json::json!({
         arn("DatabaseSecret"): {
@@ -1813,20 +1900,37 @@ fn deployed_secrets_file(template: &Value) -> PathBuf {
         arn("DataKeysSecret"): {"current": 1, "1": "5f0e9d8c7b6a59483726150f4e3d2c1b0a99887766554433221100ffeeddccbb"},
         arn("BlindIndexKeySecret"): "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a",
     });
+    let mut secrets = secrets.as_object().cloned().unwrap();
+    if let Some(redis) = params.get("RedisUrlSecretArn") {
+        secrets.insert(
+            redis.clone(),
+            serde_json::json!({"url": "rediss://:Wm3kQ9xT2vLp8RzN5bYc@cache.internal:6379"}),
+        );
+    }
+    // One file per call: tests run in parallel and their parameters differ.
+    static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     let path = std::env::temp_dir().join(format!(
-        "redline-deployed-secrets-{}.json",
-        std::process::id()
+        "redline-deployed-secrets-{}-{}.json",
+        std::process::id(),
+        FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
-    std::fs::write(&path, secrets.to_string()).unwrap();
+    std::fs::write(&path, serde_json::Value::Object(secrets).to_string()).unwrap();
     path
 }
 
 /// Cold-starts a function's state from its template environment, resolving its references.
 fn starts(template: &Value, id: &str) -> Result<(), String> {
-    let mut vars = resolved_environment(template, id);
+    starts_with(template, &prod_parameters(), id)
+}
+
+/// As [`starts`], deployed with these parameters.
+fn starts_with(template: &Value, params: &HashMap<&str, String>, id: &str) -> Result<(), String> {
+    let mut vars = resolved_environment(template, params, id);
     vars.insert(
         "REDLINE__SECRETS__LOCAL_FILE".into(),
-        deployed_secrets_file(template).display().to_string(),
+        deployed_secrets_file(template, params)
+            .display()
+            .to_string(),
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -1871,4 +1975,44 @@ fn greeter_and_migrate_start_in_prod_with_only_their_template_environment() {
         .filter_map(|id| starts(&template, id).err())
         .collect();
     assert!(failures.is_empty(), "cold start would fail: {failures:#?}");
+}
+
+#[test]
+fn the_redis_url_comes_from_the_operators_secret_when_its_arn_is_given() {
+    let template = template();
+    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/redis-auth-Xy12Ab";
+    let mut params = prod_parameters();
+    params.remove("RedisUrl");
+    params.insert("RedisUrlSecretArn", arn.to_string());
+    for id in ["AuthFunction", "UsersFunction", "HealthFunction"] {
+        assert_eq!(
+            resolved_environment(&template, &params, id)["REDIS_URL"],
+            format!("secretsmanager:{arn}#url"),
+            "{id}"
+        );
+        starts_with(&template, &params, id)
+            .unwrap_or_else(|e| panic!("cold start would fail: {e}"));
+    }
+    // Without the ARN, the parameter as before.
+    assert_eq!(
+        resolved_environment(&template, &prod_parameters(), "AuthFunction")["REDIS_URL"],
+        prod_parameters()["RedisUrl"]
+    );
+    // Deploying with neither is refused by a template rule, not at every cold start.
+    let rule = &template["Rules"]["RedisLocation"]["Assertions"][0]["Assert"];
+    for (url, secret, allowed) in [
+        ("", "", false),
+        ("rediss://c:6379", "", true),
+        ("", arn, true),
+    ] {
+        let params = HashMap::from([
+            ("RedisUrl", url.to_string()),
+            ("RedisUrlSecretArn", secret.to_string()),
+        ]);
+        assert_eq!(
+            condition_holds(&template, &params, rule),
+            allowed,
+            "RedisUrl {url:?}, RedisUrlSecretArn {secret:?}"
+        );
+    }
 }

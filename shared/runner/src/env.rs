@@ -149,6 +149,7 @@ mod tests {
         parameters.insert("SigningKeys".to_string(), None);
         Resolver {
             parameters,
+            conditions: BTreeMap::new(),
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             stack_name: "redline".into(),

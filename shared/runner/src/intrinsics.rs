@@ -1,5 +1,6 @@
 //! Resolving CloudFormation values locally: `!Ref` of parameters and pseudo parameters, `!Sub`,
-//! `!Join`, `!Select`, `!Split`. Anything AWS computes at deploy time (`!GetAtt`, `!Ref` of a
+//! `!Join`, `!Select`, `!Split`, and `!If` on the template's conditions (`!Equals`, `!Not`, `!And`,
+//! `!Or`, `!Condition`). Anything AWS computes at deploy time (`!GetAtt`, `!Ref` of a
 //! resource, `!ImportValue`) cannot be known here: it must come from the env-vars file.
 
 use crate::template::scalar_string;
@@ -14,6 +15,8 @@ pub struct Unresolved(pub String);
 pub struct Resolver {
     /// Template parameters: `--parameter-overrides`, else their defaults.
     pub parameters: BTreeMap<String, Option<String>>,
+    /// The template's `Conditions`, by name.
+    pub conditions: BTreeMap<String, Value>,
     pub region: String,
     pub account_id: String,
     pub stack_name: String,
@@ -72,7 +75,56 @@ impl Resolver {
                     .cloned()
                     .ok_or_else(|| Unresolved(format!("!Select index {index} out of range")))
             }
+            "If" => {
+                let items = argument
+                    .as_sequence()
+                    .filter(|items| items.len() == 3)
+                    .ok_or_else(|| Unresolved("!If needs [condition, then, else]".into()))?;
+                let name = items[0].as_str().unwrap_or_default();
+                let branch = if self.condition(name)? {
+                    &items[1]
+                } else {
+                    &items[2]
+                };
+                self.resolve(branch)
+            }
             other => Err(Unresolved(format!("!{other} {}", describe(argument)))),
+        }
+    }
+
+    /// Whether a named condition of the template holds for these parameters.
+    pub fn condition(&self, name: &str) -> Result<bool, Unresolved> {
+        let condition = self
+            .conditions
+            .get(name)
+            .ok_or_else(|| Unresolved(format!("!If {name} (no such condition)")))?;
+        self.holds(condition)
+    }
+
+    fn holds(&self, condition: &Value) -> Result<bool, Unresolved> {
+        let (name, argument) = match condition {
+            Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
+            Value::Mapping(map) if map.len() == 1 => {
+                let (key, inner) = map.iter().next().expect("one entry");
+                (key.as_str().unwrap_or_default().to_string(), inner)
+            }
+            other => return Err(Unresolved(format!("condition {}", describe(other)))),
+        };
+        let name = name.trim_start_matches('!').trim_start_matches("Fn::");
+        let items = argument.as_sequence();
+        let all = || items.into_iter().flatten();
+        match name {
+            "Condition" => self.condition(argument.as_str().unwrap_or_default()),
+            "Equals" => {
+                let operands: Vec<String> = all()
+                    .map(|item| self.resolve(item))
+                    .collect::<Result<_, _>>()?;
+                Ok(operands.len() == 2 && operands[0] == operands[1])
+            }
+            "Not" => Ok(!self.holds(all().next().unwrap_or(&Value::Null))?),
+            "And" => all().try_fold(true, |acc, item| Ok(acc && self.holds(item)?)),
+            "Or" => all().try_fold(false, |acc, item| Ok(acc || self.holds(item)?)),
+            other => Err(Unresolved(format!("condition !{other}"))),
         }
     }
 
@@ -170,8 +222,21 @@ mod tests {
             Some("http://a, http://b".to_string()),
         );
         parameters.insert("Secret".to_string(), None);
+        let conditions = [
+            ("IsDev", "!Equals [!Ref Env, dev]"),
+            ("HasOrigins", "!Not [!Equals [!Ref Origins, '']]"),
+            ("Both", "!And [!Condition IsDev, {Condition: HasOrigins}]"),
+            (
+                "Either",
+                "!Or [!Not [!Condition IsDev], {'Fn::Equals': [a, b]}]",
+            ),
+        ]
+        .into_iter()
+        .map(|(name, text)| (name.to_string(), yaml(text)))
+        .collect();
         Resolver {
             parameters,
+            conditions,
             region: "us-east-1".into(),
             account_id: "123456789012".into(),
             stack_name: "redline".into(),
@@ -180,6 +245,27 @@ mod tests {
 
     fn yaml(text: &str) -> Value {
         serde_yaml_ng::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn if_takes_the_branch_its_condition_gives() {
+        let r = resolver();
+        assert_eq!(r.resolve(&yaml("!If [IsDev, yes, no]")).unwrap(), "yes");
+        assert_eq!(
+            r.resolve(&yaml("!If [Both, !Sub '${Env}-x', no]")).unwrap(),
+            "dev-x"
+        );
+        assert_eq!(
+            r.resolve(&yaml("{'Fn::If': [Either, yes, !Ref Env]}"))
+                .unwrap(),
+            "dev"
+        );
+        assert!(r.condition("HasOrigins").unwrap());
+        assert!(r
+            .resolve(&yaml("!If [Missing, a, b]"))
+            .unwrap_err()
+            .0
+            .contains("Missing"));
     }
 
     #[test]

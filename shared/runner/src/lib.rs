@@ -57,6 +57,7 @@ impl Stack {
         }
         let resolver = Resolver {
             parameters,
+            conditions: template.conditions.clone(),
             region: settings.region.clone(),
             account_id: "123456789012".into(),
             stack_name: "redline-local".into(),

@@ -58,6 +58,8 @@ pub struct CorsSpec {
 #[derive(Debug, Clone)]
 pub struct Template {
     pub parameters: BTreeMap<String, Option<String>>,
+    /// The `Conditions` section, by name, for `!If`.
+    pub conditions: BTreeMap<String, Value>,
     pub functions: Vec<FunctionSpec>,
     pub routes: Vec<RouteSpec>,
     pub cors: Option<CorsSpec>,
@@ -120,8 +122,19 @@ impl Template {
                     .collect()
             })
             .unwrap_or_default();
+        let conditions = root
+            .get("Conditions")
+            .and_then(Value::as_mapping)
+            .map(|conditions| {
+                conditions
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.as_str()?.to_string(), v.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
         Ok(Template {
             parameters,
+            conditions,
             functions,
             routes,
             cors,
