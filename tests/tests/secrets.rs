@@ -268,6 +268,30 @@ async fn a_token_with_an_unknown_kid_refetches_the_key_set_once_and_forged_kids_
     );
 }
 
+/// After a login was rotated behind the function's back: asks `/health/ready` up to three
+/// times (a dead pooled connection may fail the first, with `check` unhealthy), expecting it
+/// to end ready after exactly one Secrets Manager call.
+async fn ready_after_one_refetch(deployment: &Deployment, runner: &Runner, check: &str) {
+    let api = StackClient::new(runner);
+    let before = deployment.moto.request_count();
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let (status, report) = api.get("/health/ready", None).await;
+        answers.push(status);
+        if status == 200 {
+            break;
+        }
+        assert_eq!(report["checks"][check]["status"], "unhealthy", "{report}");
+    }
+    assert_eq!(
+        answers.last(),
+        Some(&200),
+        "reconnected with the refetched password: {answers:?}\n{}",
+        runner.log_text()
+    );
+    assert_eq!(deployment.moto.request_count() - before, 1, "one refetch");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_refused_database_password_refetches_the_credentials_and_reconnects() {
     let cluster = PgCluster::start(PgOptions::scram("superpw"));
@@ -307,26 +331,23 @@ async fn a_refused_database_password_refetches_the_credentials_and_reconnects() 
         .unwrap();
     // The pooled session may still look open for a moment (its first use then fails as a
     // closed connection, which drops it); the next login is refused and must refetch.
-    let before = deployment.moto.request_count();
-    let mut answers = Vec::new();
-    for _ in 0..3 {
-        let (status, report) = api.get("/health/ready", None).await;
-        answers.push(status);
-        if status == 200 {
-            break;
-        }
-        assert_eq!(
-            report["checks"]["database"]["status"], "unhealthy",
-            "{report}"
-        );
-    }
-    assert_eq!(
-        answers.last(),
-        Some(&200),
-        "reconnected with the refetched password: {answers:?}\n{}",
-        runner.log_text()
-    );
-    assert_eq!(deployment.moto.request_count() - before, 1, "one refetch");
+    ready_after_one_refetch(&deployment, &runner, "database").await;
+}
+
+/// A deployment whose functions read the Redis URL from a secret of its own (as the template
+/// does with `RedisUrlSecretArn`); returns the secret's ARN.
+async fn with_redis_secret(url: &str) -> (Deployment, String) {
+    let env = TestEnv::new().await;
+    let database = Deployment::shared_database(&env);
+    let deployment = Deployment::new(env, database).await;
+    let secret = deployment
+        .moto
+        .create_secret(
+            &format!("{}-redis", deployment.database),
+            &json!({ "url": url }).to_string(),
+        )
+        .await;
+    (deployment, secret)
 }
 
 /// Runs one command on its own connection (the test's view of the server, not the function's).
@@ -340,16 +361,7 @@ async fn redis_admin(url: &str, command: &redis::Cmd) -> redis::RedisResult<redi
 async fn a_refused_redis_password_refetches_the_url_and_reconnects() {
     let redis = RedisServer::start(RedisOptions::default().with_password("first-redis-pw"));
     let url = |password: &str| format!("redis://:{password}@127.0.0.1:{}/", redis.port());
-    let env = TestEnv::new().await;
-    let database = Deployment::shared_database(&env);
-    let deployment = Deployment::new(env, database).await;
-    let redis_secret = deployment
-        .moto
-        .create_secret(
-            &format!("{}-redis", deployment.database),
-            &json!({"url": url("first-redis-pw")}).to_string(),
-        )
-        .await;
+    let (deployment, redis_secret) = with_redis_secret(&url("first-redis-pw")).await;
     let runner =
         deployment.start(json!({"REDIS_URL": format!("secretsmanager:{redis_secret}#url")}));
     let api = StackClient::new(&runner);
@@ -380,23 +392,7 @@ async fn a_refused_redis_password_refetches_the_url_and_reconnects() {
         redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("normal"),
     )
     .await;
-    let before = deployment.moto.request_count();
-    let mut answers = Vec::new();
-    for _ in 0..3 {
-        let (status, report) = api.get("/health/ready", None).await;
-        answers.push(status);
-        if status == 200 {
-            break;
-        }
-        assert_eq!(report["checks"]["cache"]["status"], "unhealthy", "{report}");
-    }
-    assert_eq!(
-        answers.last(),
-        Some(&200),
-        "reconnected with the refetched password: {answers:?}\n{}",
-        runner.log_text()
-    );
-    assert_eq!(deployment.moto.request_count() - before, 1, "one refetch");
+    ready_after_one_refetch(&deployment, &runner, "cache").await;
     let logs = runner.log_text();
     for password in ["first-redis-pw", "second-redis-pw"] {
         assert!(
@@ -410,16 +406,7 @@ async fn a_refused_redis_password_refetches_the_url_and_reconnects() {
 async fn a_redis_url_changed_in_its_secret_is_adopted_on_the_next_refresh() {
     let mut old = RedisServer::start(RedisOptions::default().with_password("old-redis-pw"));
     let new = RedisServer::start(RedisOptions::default().with_password("new-redis-pw"));
-    let env = TestEnv::new().await;
-    let database = Deployment::shared_database(&env);
-    let deployment = Deployment::new(env, database).await;
-    let redis_secret = deployment
-        .moto
-        .create_secret(
-            &format!("{}-redis", deployment.database),
-            &json!({"url": old.url()}).to_string(),
-        )
-        .await;
+    let (deployment, redis_secret) = with_redis_secret(&old.url()).await;
     let runner = deployment.start(json!({
         "REDIS_URL": format!("secretsmanager:{redis_secret}#url"),
         "REDLINE__SECRETS__TTL": "1s",

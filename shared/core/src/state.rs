@@ -10,6 +10,7 @@ use crate::http::routes::Area;
 use crate::secrets::{Freshness, SecretSource, SecretStore, SecretsHealth};
 use crate::tokens::{Claims, KeySet, TokenError, TokenKind, Tokens};
 use arc_swap::ArcSwap;
+use futures_util::future::BoxFuture;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -96,6 +97,22 @@ fn unneeded_secrets_removed(tree: &mut serde_json::Value, area: Area) {
             redis.insert("url".into(), serde_json::Value::String(String::new()));
         }
     }
+}
+
+/// For a data store whose login was refused: refetches the secrets (rate-limited) and gives its
+/// part of the newest configuration.
+fn refetched<T: Clone + Send + 'static>(
+    store: &Arc<SecretStore<Live>>,
+    part: fn(&Config) -> &T,
+) -> Arc<dyn Fn() -> BoxFuture<'static, T> + Send + Sync> {
+    let store = store.clone();
+    Arc::new(move || {
+        let store = store.clone();
+        Box::pin(async move {
+            store.refetch().await;
+            part(&store.latest().1.config).clone()
+        })
+    })
 }
 
 /// What a function builds from its secrets: replaced whole when a secret changes.
@@ -201,24 +218,10 @@ impl AppState {
         let db = needs.db.then(|| Db::new(&config.database)).transpose()?;
         let cache = needs.cache.then(|| Cache::new(&config.redis)).transpose()?;
         if let (Some(db), Some(store)) = (&db, &secrets) {
-            let store = store.clone();
-            db.on_refused_credentials(Arc::new(move || {
-                let store = store.clone();
-                Box::pin(async move {
-                    store.refetch().await;
-                    store.latest().1.config.database.clone()
-                })
-            }));
+            db.on_refused_credentials(refetched(store, |config| &config.database));
         }
         if let (Some(cache), Some(store)) = (&cache, &secrets) {
-            let store = store.clone();
-            cache.on_refused_credentials(Arc::new(move || {
-                let store = store.clone();
-                Box::pin(async move {
-                    store.refetch().await;
-                    store.latest().1.config.redis.clone()
-                })
-            }));
+            cache.on_refused_credentials(refetched(store, |config| &config.redis));
         }
         let passwords = PasswordHasherConfig::new(&config.auth.password);
         if area == Area::Auth {
