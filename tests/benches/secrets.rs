@@ -8,7 +8,6 @@
 use redline_tests::runner::{init_ms, target_dir, Runner};
 use redline_tests::secrets_stack::Deployment;
 use redline_tests::stack::StackClient;
-use redline_tests::TestEnv;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
@@ -88,9 +87,7 @@ async fn warm_calls(
 #[tokio::main]
 async fn main() {
     let bin_dir = target_dir().join("release");
-    let env = TestEnv::new().await;
-    let database = Deployment::shared_database(&env);
-    let deployment = Deployment::new(env, database).await;
+    let deployment = Deployment::on_shared_database().await;
     let count = || deployment.moto.request_count();
 
     // A user and a token, through a throwaway runner.

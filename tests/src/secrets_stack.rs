@@ -130,6 +130,13 @@ impl Deployment {
         }
     }
 
+    /// A deployment on a fresh test database of the shared server (what most tests need).
+    pub async fn on_shared_database() -> Deployment {
+        let env = TestEnv::new().await;
+        let database = Self::shared_database(&env);
+        Self::new(env, database).await
+    }
+
     /// RDS-shaped credentials for the deployment's database on the shared server (trust auth).
     pub fn shared_database(env: &TestEnv) -> Value {
         json!({"engine": "postgres", "host": env.db.host(), "port": env.db.port(),

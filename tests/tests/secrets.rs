@@ -46,9 +46,7 @@ async fn invoke_error(runner: &Runner, function: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn cold_start_fetches_every_secret_in_one_call_and_warm_requests_none() {
-    let env = TestEnv::new().await;
-    let database = Deployment::shared_database(&env);
-    let deployment = Deployment::new(env, database).await;
+    let deployment = Deployment::on_shared_database().await;
     let runner = deployment.start(json!({}));
     let api = StackClient::new(&runner);
 
@@ -90,9 +88,7 @@ async fn cold_start_fetches_every_secret_in_one_call_and_warm_requests_none() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unreachable_secrets_at_cold_start_are_an_init_error_naming_the_secret() {
-    let env = TestEnv::new().await;
-    let database = Deployment::shared_database(&env);
-    let mut deployment = Deployment::new(env, database).await;
+    let mut deployment = Deployment::on_shared_database().await;
     deployment.moto.stop();
     let runner = deployment.start(json!({"REDLINE__SECRETS__TIMEOUT": "1s"}));
 
@@ -200,9 +196,7 @@ async fn a_store_outage_is_served_from_cache_within_the_grace_period_then_refuse
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_token_with_an_unknown_kid_refetches_the_key_set_once_and_forged_kids_do_not_hammer() {
-    let env = TestEnv::new().await;
-    let database = Deployment::shared_database(&env);
-    let deployment = Deployment::new(env, database).await;
+    let deployment = Deployment::on_shared_database().await;
     let runner = deployment.start(json!({"REDLINE__SECRETS__REFETCH_INTERVAL": "1h"}));
     let api = StackClient::new(&runner);
     let token = api.signed_in("rotator", "passw0rd1").await;
@@ -337,9 +331,7 @@ async fn a_refused_database_password_refetches_the_credentials_and_reconnects() 
 /// A deployment whose functions read the Redis URL from a secret of its own (as the template
 /// does with `RedisUrlSecretArn`); returns the secret's ARN.
 async fn with_redis_secret(url: &str) -> (Deployment, String) {
-    let env = TestEnv::new().await;
-    let database = Deployment::shared_database(&env);
-    let deployment = Deployment::new(env, database).await;
+    let deployment = Deployment::on_shared_database().await;
     let secret = deployment
         .moto
         .create_secret(
@@ -403,6 +395,63 @@ async fn a_refused_redis_password_refetches_the_url_and_reconnects() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_refused_redis_login_with_no_newer_secret_is_a_503_and_refetches_once() {
+    let redis = RedisServer::start(RedisOptions::default().with_password("kept-redis-pw"));
+    let url = |password: &str| format!("redis://:{password}@127.0.0.1:{}/", redis.port());
+    let (deployment, redis_secret) = with_redis_secret(&url("kept-redis-pw")).await;
+    let runner = deployment.start(json!({
+        "REDIS_URL": format!("secretsmanager:{redis_secret}#url"),
+        "REDLINE__SECRETS__REFETCH_INTERVAL": "1h",
+    }));
+    let api = StackClient::new(&runner);
+    let (status, report) = api.get("/health/ready", None).await;
+    assert_eq!(status, 200, "{report}");
+
+    // The server's password changes and the secret does not follow: nothing newer to find.
+    redis_admin(
+        &url("kept-redis-pw"),
+        redis::cmd("CONFIG")
+            .arg("SET")
+            .arg("requirepass")
+            .arg("unknown-redis-pw"),
+    )
+    .await
+    .unwrap();
+    let _ = redis_admin(
+        &url("unknown-redis-pw"),
+        redis::cmd("CLIENT").arg("KILL").arg("TYPE").arg("normal"),
+    )
+    .await;
+    let before = deployment.moto.request_count();
+    for _ in 0..3 {
+        let (status, report) = api.get("/health/ready", None).await;
+        assert_eq!(status, 503, "{report}");
+        assert_eq!(report["checks"]["cache"]["status"], "unhealthy", "{report}");
+    }
+    assert_eq!(
+        deployment.moto.request_count() - before,
+        1,
+        "one refetch, then the rate limit"
+    );
+    // The API answers the same way (auth cold-starts here: its own fetch and refetch).
+    let (status, body) = api
+        .get("/api/v1/auth/captcha?captcha_type=image", None)
+        .await;
+    assert_eq!(
+        (status, reason(&body)),
+        (503, "SERVICE_UNAVAILABLE"),
+        "{body}"
+    );
+    let logs = runner.log_text();
+    for password in ["kept-redis-pw", "unknown-redis-pw"] {
+        assert!(
+            !logs.contains(password),
+            "a Redis password reached the logs"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_redis_url_changed_in_its_secret_is_adopted_on_the_next_refresh() {
     let mut old = RedisServer::start(RedisOptions::default().with_password("old-redis-pw"));
     let new = RedisServer::start(RedisOptions::default().with_password("new-redis-pw"));
@@ -429,9 +478,7 @@ async fn a_redis_url_changed_in_its_secret_is_adopted_on_the_next_refresh() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_new_data_key_version_is_picked_up_and_older_data_is_resealed_on_login() {
-    let env = TestEnv::new().await;
-    let database = Deployment::shared_database(&env);
-    let deployment = Deployment::new(env, database).await;
+    let deployment = Deployment::on_shared_database().await;
     let runner = deployment.start(json!({"REDLINE__SECRETS__TTL": "1s"}));
     let api = StackClient::new(&runner);
     let token = api.signed_in("resealed", "passw0rd1").await;
@@ -477,9 +524,7 @@ async fn a_new_data_key_version_is_picked_up_and_older_data_is_resealed_on_login
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_referenced_secret_that_does_not_exist_is_an_init_error_naming_it() {
-    let env = TestEnv::new().await;
-    let database = Deployment::shared_database(&env);
-    let deployment = Deployment::new(env, database).await;
+    let deployment = Deployment::on_shared_database().await;
     deployment
         .moto
         .client()

@@ -9,6 +9,7 @@ use redline_core::http::routes::{Area, ROUTES};
 use redline_core::ops::migrate::Migrator;
 use redline_core::state::AppState;
 use redline_core::tokens::KeySet;
+use redline_runner::intrinsics::Resolver;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -1772,35 +1773,43 @@ fn prod_parameters() -> HashMap<&'static str, String> {
     ])
 }
 
-/// What `!Ref` of a name gives at deploy time: a parameter's value (explicit, else its default),
-/// or a secret's ARN (CloudFormation names an unnamed secret `<LogicalId>-<random>`).
-fn deployed_value(template: &Value, id: &str, name: &str) -> String {
-    deployed_value_with(template, &prod_parameters(), id, name)
+/// A secret's ARN at deploy time (CloudFormation names an unnamed secret `<LogicalId>-<random>`).
+fn secret_arn(name: &str) -> String {
+    format!("arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-Q3kM8sPzW1xV-AbCdEf")
 }
 
-/// As [`deployed_value`], with these parameters.
-fn deployed_value_with(
-    template: &Value,
-    params: &HashMap<&str, String>,
-    id: &str,
-    name: &str,
-) -> String {
-    if secret_resources(template).contains(name) {
-        return format!(
-            "arn:aws:secretsmanager:us-east-1:123456789012:secret:{name}-Q3kM8sPzW1xV-AbCdEf"
-        );
-    }
-    params
-        .get(name)
-        .cloned()
-        .or_else(|| {
-            let default = &template["Parameters"][name]["Default"];
+/// The local runner's resolver, set up as CloudFormation deploys the template with these
+/// parameters: each parameter's value (explicit, else its default; none without either) and
+/// each secret resource's ARN as what `!Ref` of it gives.
+fn deployed_resolver(template: &Value, params: &HashMap<&str, String>) -> Resolver {
+    let mut parameters = BTreeMap::new();
+    for (name, parameter) in template["Parameters"].as_mapping().into_iter().flatten() {
+        let Some(name) = name.as_str() else { continue };
+        let default = &parameter["Default"];
+        let value = params.get(name).cloned().or_else(|| {
             default
                 .as_str()
                 .map(str::to_string)
                 .or_else(|| default.as_u64().map(|n| n.to_string()))
-        })
-        .unwrap_or_else(|| panic!("{id}: {name} has no value"))
+        });
+        parameters.insert(name.to_string(), value);
+    }
+    for secret in secret_resources(template) {
+        parameters.insert(secret.clone(), Some(secret_arn(&secret)));
+    }
+    let conditions = template["Conditions"]
+        .as_mapping()
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, condition)| Some((name.as_str()?.to_string(), condition.clone())))
+        .collect();
+    Resolver {
+        parameters,
+        conditions,
+        region: "us-east-1".into(),
+        account_id: "123456789012".into(),
+        stack_name: "redline".into(),
+    }
 }
 
 /// The environment Lambda would give the function: template variables with parameters
@@ -1813,38 +1822,13 @@ fn resolved_environment(
     params: &HashMap<&str, String>,
     id: &str,
 ) -> HashMap<String, String> {
-    let deployed_value = |template, id, target| deployed_value_with(template, params, id, target);
+    let resolver = deployed_resolver(template, params);
     let mut vars: HashMap<String, String> = environment(template, id)
         .iter()
         .map(|(name, value)| {
-            let value = match if_branches(value) {
-                Some((condition, then, otherwise)) => {
-                    if condition_holds(template, params, &template["Conditions"][condition]) {
-                        then
-                    } else {
-                        otherwise
-                    }
-                }
-                None => value,
-            };
-            let resolved = if let Some(target) = ref_target(value) {
-                deployed_value(template, id, target)
-            } else if let Some(text) = sub_text(value) {
-                let mut out = String::new();
-                let mut rest = text;
-                while let Some(start) = rest.find("${") {
-                    out.push_str(&rest[..start]);
-                    let (target, after) = rest[start + 2..]
-                        .split_once('}')
-                        .unwrap_or_else(|| panic!("{id} {name}: unterminated ${{ in {text}"));
-                    out.push_str(&deployed_value(template, id, target));
-                    rest = after;
-                }
-                out.push_str(rest);
-                out
-            } else {
-                panic!("{id} {name}: neither !Ref nor !Sub")
-            };
+            let resolved = resolver
+                .resolve(value)
+                .unwrap_or_else(|unresolved| panic!("{id} {name}: {unresolved}"));
             (name.clone(), resolved)
         })
         .collect();
@@ -1859,37 +1843,16 @@ fn resolved_environment(
     vars
 }
 
-/// A condition of `!Not`, `!Equals`, `!And`, `!Or` over parameters and literals, as deployed
-/// with these parameters.
-fn condition_holds(template: &Value, params: &HashMap<&str, String>, condition: &Value) -> bool {
-    // `as_str` sees through YAML tags, so `!Ref` is asked first.
-    let operand = |value: &Value| match (ref_target(value), value.as_str()) {
-        (Some(name), _) => deployed_value_with(template, params, "conditions", name),
-        (None, Some(literal)) => literal.to_string(),
-        _ => panic!("operand {value:?} is neither a literal nor !Ref"),
-    };
-    let (name, argument) =
-        intrinsic(condition).unwrap_or_else(|| panic!("not a condition: {condition:?}"));
-    let items = argument.as_sequence().cloned().unwrap_or_default();
-    match name.as_str() {
-        "Fn::Not" => !condition_holds(template, params, &items[0]),
-        "Fn::And" => items.iter().all(|c| condition_holds(template, params, c)),
-        "Fn::Or" => items.iter().any(|c| condition_holds(template, params, c)),
-        "Fn::Equals" => operand(&items[0]) == operand(&items[1]),
-        other => panic!("condition function {other} is not evaluated here"),
-    }
-}
-
 /// What each secret resource holds once deployed and rotated once (the signing keys' first
 /// rotation replaces the placeholder), in the shapes the template generates, keyed by the ARNs
-/// `deployed_value` gives: a local secrets file standing in for Secrets Manager.
-fn deployed_secrets_file(template: &Value, params: &HashMap<&str, String>) -> PathBuf {
+/// `secret_arn` gives: a local secrets file standing in for Secrets Manager.
+fn deployed_secrets_file(params: &HashMap<&str, String>) -> PathBuf {
     const SIGNING: &str = r#"{"keys":[{"kid":"2026-11-23-3f9a1c2b","alg":"EdDSA","private_key":"MC4CAQAwBQYDK2VwBCIEID7/AanzjXukYMV70BENchM3Vm/yR5XaBzNIYBdPZJOh"}]}"#;
     let public = KeySet::from_signing(&Secret::new(SIGNING))
         .unwrap()
         .jwks()
         .clone();
-    let arn = |name: &str| deployed_value(template, "secrets", name);
+    let arn = secret_arn;
     let secrets = serde_json::json!({
         arn("DatabaseSecret"): {
             "engine": "postgres", "host": params["DatabaseHost"], "port": 5432,
@@ -1928,9 +1891,7 @@ fn starts_with(template: &Value, params: &HashMap<&str, String>, id: &str) -> Re
     let mut vars = resolved_environment(template, params, id);
     vars.insert(
         "REDLINE__SECRETS__LOCAL_FILE".into(),
-        deployed_secrets_file(template, params)
-            .display()
-            .to_string(),
+        deployed_secrets_file(params).display().to_string(),
     );
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -2010,7 +1971,7 @@ fn the_redis_url_comes_from_the_operators_secret_when_its_arn_is_given() {
             ("RedisUrlSecretArn", secret.to_string()),
         ]);
         assert_eq!(
-            condition_holds(&template, &params, rule),
+            deployed_resolver(&template, &params).holds(rule).unwrap(),
             allowed,
             "RedisUrl {url:?}, RedisUrlSecretArn {secret:?}"
         );

@@ -63,38 +63,28 @@ fn missing(key: &str) -> impl FnOnce() -> ConfigError + '_ {
 /// Drops the key material a function never reads, so it fetches (and may be allowed) only its
 /// own secrets even when a shared configuration layer references them all.
 fn unneeded_secrets_removed(tree: &mut serde_json::Value, area: Area) {
+    use serde_json::Value;
     let needs = needs(area);
+    // What stands in for a dropped value: null where the typed key is optional, and an empty
+    // URL for Redis, which a function without Redis accepts.
     let unneeded = [
-        ("auth", "tokens", "signing_keys", !needs.signing_keys),
         (
-            "auth",
-            "tokens",
-            "verification_keys",
-            !needs.verification_keys,
+            "/auth/tokens/signing_keys",
+            !needs.signing_keys,
+            Value::Null,
         ),
-        ("crypto", "data_keys", "", !needs.personal_data),
-        ("crypto", "blind_index_key", "", !needs.personal_data),
+        (
+            "/auth/tokens/verification_keys",
+            !needs.verification_keys,
+            Value::Null,
+        ),
+        ("/crypto/data_keys", !needs.personal_data, Value::Null),
+        ("/crypto/blind_index_key", !needs.personal_data, Value::Null),
+        ("/redis/url", !needs.cache, Value::String(String::new())),
     ];
-    for (section, key, leaf, drop) in unneeded {
-        if !drop {
-            continue;
-        }
-        let parent = if leaf.is_empty() {
-            tree.get_mut(section)
-        } else {
-            tree.get_mut(section).and_then(|s| s.get_mut(key))
-        };
-        let name = if leaf.is_empty() { key } else { leaf };
-        if let Some(serde_json::Value::Object(map)) = parent {
-            if map.contains_key(name) {
-                map.insert(name.to_string(), serde_json::Value::Null);
-            }
-        }
-    }
-    // Not optional in the typed configuration: emptied, which a function without Redis accepts.
-    if !needs.cache {
-        if let Some(serde_json::Value::Object(redis)) = tree.get_mut("redis") {
-            redis.insert("url".into(), serde_json::Value::String(String::new()));
+    for (pointer, drop, stand_in) in unneeded {
+        if let (true, Some(value)) = (drop, tree.pointer_mut(pointer)) {
+            *value = stand_in;
         }
     }
 }

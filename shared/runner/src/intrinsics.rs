@@ -101,7 +101,8 @@ impl Resolver {
         self.holds(condition)
     }
 
-    fn holds(&self, condition: &Value) -> Result<bool, Unresolved> {
+    /// Whether a condition expression (a `Conditions` entry, or a rule's `Assert`) holds.
+    pub fn holds(&self, condition: &Value) -> Result<bool, Unresolved> {
         let (name, argument) = match condition {
             Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
             Value::Mapping(map) if map.len() == 1 => {
