@@ -7,10 +7,10 @@
 use criterion::{criterion_group, criterion_main, Criterion};
 use lambda_http::{Body, Request, Response};
 use redline_core::config::{PasswordConfig, Secret, TokenConfig};
-use redline_core::crypto::password::PasswordHasherConfig;
-use redline_core::tokens::{KeySet, Subject, TokenKind, Tokens};
+use redline_crypto::password::PasswordHasherConfig;
 use redline_tests::harness::invoke_handler;
 use redline_tests::{invoke, TestEnv, TestRequest};
+use redline_tokens::{KeySet, Subject, TokenKind, Tokens};
 use serde_json::json;
 use std::time::{Duration, Instant};
 

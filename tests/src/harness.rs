@@ -1,14 +1,13 @@
 //! An isolated deployment per test: its own database (migrated), its own Redis key prefix, its
 //! own client IP, and the four HTTP functions built from the real configuration loader.
 
+use crate::areas::{self, App};
 use crate::events::{TestRequest, TestResponse};
 use crate::servers::{unique_prefix, TestDatabase};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{service_fn, Adapter, Context, LambdaEvent, Request, Service};
 use redline_core::config::{self, Config, ConfigSource};
 use redline_core::http::routes::{match_route, Match};
-use redline_core::http::App;
-use redline_core::state::AppState;
 use redline_core::Area;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -72,7 +71,7 @@ impl TestEnv {
 
     pub async fn migrate(&self) {
         let config = self.config().expect("test configuration loads");
-        redline_core::ops::migrate::Migrator::new(&config)
+        redline_stores::migrator::Migrator::new(&config)
             .expect("migrator builds")
             .run()
             .await
@@ -81,7 +80,7 @@ impl TestEnv {
 
     pub fn app(&self, area: Area) -> App {
         let config = self.config().expect("test configuration loads");
-        App::new(AppState::build(config, area).expect("state builds"))
+        areas::build(config, area).expect("state builds")
     }
 
     /// All four HTTP functions behind an HTTP API-like router.

@@ -1,5 +1,6 @@
 //! Test support for redline: servers a test owns, real Lambda events, and isolated deployments.
 
+pub mod areas;
 pub mod events;
 pub mod harness;
 pub mod runner;

@@ -4,7 +4,7 @@
 use crate::runner::{repo_root, stack_env_files, target_dir, Runner};
 use crate::servers::{unique_token, MotoServer, PgCluster, TestDatabase};
 use crate::TestEnv;
-use redline_core::secrets::Reference;
+use redline_core::config::Reference;
 use serde_json::{json, Map, Value};
 use std::path::{Path, PathBuf};
 

@@ -1,10 +1,9 @@
 //! Configuration: layers, overrides, `${VAR:default}`, durations, validation, prod refusals.
 
-use redline_core::config::{
-    load_resolved_from, Config, ConfigError, ConfigSource, Environment, SslMode,
-};
-use redline_core::state::AppState;
+use redline_core::config::{Config, ConfigSource, Environment, SslMode};
+use redline_core::init_error::InitError;
 use redline_core::Area;
+use redline_tests::areas::{self, load_resolved_from};
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -14,11 +13,11 @@ const PROD_DATA_KEYS: &str =
 const PROD_INDEX_KEY: &str = "a+4FE+oVT1ZJrKIWHX9LIfb6zSLMJ3jmpVnhhWJ4R3Q=";
 
 /// Loads as a function does, references resolved; the dev layer's from the shipped local file.
-fn load(vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
+fn load(vars: &HashMap<String, String>) -> Result<Config, InitError> {
     load_in(&ConfigSource::Embedded, vars)
 }
 
-fn load_in(source: &ConfigSource, vars: &HashMap<String, String>) -> Result<Config, ConfigError> {
+fn load_in(source: &ConfigSource, vars: &HashMap<String, String>) -> Result<Config, InitError> {
     let mut vars = vars.clone();
     vars.entry("REDLINE_SECRETS_FILE".into())
         .or_insert_with(|| {
@@ -178,13 +177,13 @@ fn errors_name_the_key() {
         .filter(|(k, _)| k != "DB_HOST")
         .collect();
     let config = load(&without_host).unwrap();
-    let error = AppState::build(config.clone(), Area::Auth)
+    let error = areas::build(config.clone(), Area::Auth)
         .err()
         .unwrap()
         .to_string();
     assert!(error.contains("database.host"), "{error}");
     assert!(
-        AppState::build(config, Area::Greeter).is_ok(),
+        areas::build(config, Area::Greeter).is_ok(),
         "greeter needs no database"
     );
     let without_redis: HashMap<String, String> = prod_vars(&[])
@@ -192,17 +191,14 @@ fn errors_name_the_key() {
         .filter(|(k, _)| k != "REDIS_URL")
         .collect();
     let config = load(&without_redis).unwrap();
-    let error = AppState::build(config, Area::Health)
+    let error = areas::build(config, Area::Health)
         .err()
         .unwrap()
         .to_string();
     assert!(error.contains("redis.url"), "{error}");
     let mut config = load(&vars(&[("REDLINE_ENV", "test")])).unwrap();
     config.redis.url = redline_core::config::Secret::new("http://x");
-    let error = AppState::build(config, Area::Auth)
-        .err()
-        .unwrap()
-        .to_string();
+    let error = areas::build(config, Area::Auth).err().unwrap().to_string();
     assert!(error.contains("redis.url"), "{error}");
 }
 
@@ -331,21 +327,21 @@ fn each_function_requires_only_its_own_keys() {
     let mut config = load(&vars(&[("REDLINE_ENV", "test")])).unwrap();
     config.auth.tokens.signing_keys = None;
     // users verifies with the public set and never needs the private one.
-    assert!(AppState::build(config.clone(), Area::Users).is_ok());
-    let error = AppState::build(config.clone(), Area::Auth)
+    assert!(areas::build(config.clone(), Area::Users).is_ok());
+    let error = areas::build(config.clone(), Area::Auth)
         .err()
         .unwrap()
         .to_string();
     assert!(error.contains("auth.tokens.signing_keys"), "{error}");
     config.auth.tokens.verification_keys = None;
-    let error = AppState::build(config.clone(), Area::Users)
+    let error = areas::build(config.clone(), Area::Users)
         .err()
         .unwrap()
         .to_string();
     assert!(error.contains("auth.tokens.verification_keys"), "{error}");
     config.crypto.data_keys = None;
-    assert!(AppState::build(config.clone(), Area::Health).is_ok());
-    assert!(AppState::build(config, Area::Greeter).is_ok());
+    assert!(areas::build(config.clone(), Area::Health).is_ok());
+    assert!(areas::build(config, Area::Greeter).is_ok());
 }
 
 #[test]
@@ -359,12 +355,12 @@ fn a_function_fetches_only_the_secrets_it_reads() {
         .unwrap();
     let open = |area| {
         let layered = layered(&ConfigSource::Embedded, &file_vars).unwrap();
-        runtime.block_on(AppState::open(layered, area))
+        runtime.block_on(areas::open(layered, area))
     };
     assert!(open(Area::Greeter).is_ok(), "greeter reads no secret");
     assert!(open(Area::Health).is_ok(), "health reads no key material");
     for area in [Area::Auth, Area::Users] {
-        let error = open(area).err().expect("auth and users fetch").to_string();
+        let error = open(area).expect_err("auth and users fetch").to_string();
         assert!(error.contains("/nonexistent/secrets.json"), "{error}");
     }
 
@@ -375,12 +371,10 @@ fn a_function_fetches_only_the_secrets_it_reads() {
     ]);
     let open = |area| {
         let layered = layered(&ConfigSource::Embedded, &redis_vars).unwrap();
-        runtime.block_on(AppState::open(layered, area))
+        runtime.block_on(areas::open(layered, area))
     };
     assert!(open(Area::Greeter).is_ok(), "greeter uses no Redis");
-    let error = open(Area::Health)
-        .err()
-        .expect("health fetches the Redis URL");
+    let error = open(Area::Health).expect_err("health fetches the Redis URL");
     assert!(
         error.to_string().contains("/nonexistent/secrets.json"),
         "{error}"

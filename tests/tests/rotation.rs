@@ -6,9 +6,9 @@
 use aws_sdk_secretsmanager::types::RotationRulesType;
 use aws_sdk_secretsmanager::Client;
 use redline_core::config::{Secret, TokenConfig};
-use redline_core::tokens::{KeySet, Subject, TokenKind, Tokens};
 use redline_tests::runner::{bin_dir, env_file, repo_root, workspace_bin, Runner};
 use redline_tests::servers::{random_u64, MotoServer, PgCluster, PgOptions};
+use redline_tokens::{KeySet, Subject, TokenKind, Tokens};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;

@@ -2,12 +2,12 @@
 //! the local runner: one batch fetch per cold start, the cache and its grace period, init errors,
 //! refetches on an unknown `kid` and on a refused database or Redis password.
 
-use redline_core::tokens::{KeySet, Subject, TokenKind, Tokens};
 use redline_tests::runner::Runner;
 use redline_tests::secrets_stack::{database_owned_by_app, Deployment, DATA_KEY_V1};
 use redline_tests::servers::{PgCluster, PgOptions, RedisOptions, RedisServer};
 use redline_tests::stack::StackClient;
 use redline_tests::TestEnv;
+use redline_tokens::{KeySet, Subject, TokenKind, Tokens};
 use serde_json::{json, Value};
 use std::time::Duration;
 

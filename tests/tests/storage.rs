@@ -2,7 +2,7 @@
 //! the pool and the key prefix.
 
 use redline_core::config::SslMode;
-use redline_core::db::{self, Db, DbError};
+use redline_stores::db::{self, Db, DbError};
 use redline_tests::servers::{PgCluster, PgOptions, RedisOptions, RedisServer, TestDatabase};
 use redline_tests::{TestEnv, TestRequest};
 
@@ -107,7 +107,7 @@ async fn redis_over_tls_with_auth() {
 async fn migrations_are_safe_twice_and_concurrently() {
     let env = TestEnv::new().await; // already migrated once
     let config = env.config().unwrap();
-    let migrator = redline_core::ops::migrate::Migrator::new(&config).unwrap();
+    let migrator = redline_stores::migrator::Migrator::new(&config).unwrap();
     let again = migrator.run().await.unwrap();
     assert!(again.applied.is_empty());
     assert_eq!(again.already_applied.len(), db::MIGRATIONS.len());
@@ -119,7 +119,7 @@ async fn migrations_are_safe_twice_and_concurrently() {
         .map(|_| {
             let config = config.clone();
             tokio::spawn(async move {
-                redline_core::ops::migrate::Migrator::new(&config)
+                redline_stores::migrator::Migrator::new(&config)
                     .unwrap()
                     .run()
                     .await
@@ -172,7 +172,7 @@ async fn the_pool_stays_small_and_is_reused() {
             .await
             .expect(200, "");
     }
-    let status = api.users.state().optional_db().unwrap().status();
+    let status = api.users.db().unwrap().status();
     assert_eq!(status.max_size, 2);
     assert_eq!(status.size, 1, "sequential requests reuse one connection");
 }

@@ -4,25 +4,23 @@
 //! IAM, the local env-vars files, and what SAM's translator actually makes of it. Needs the tools
 //! of `scripts/install-tools.sh`; no network.
 
-use redline_core::config::{layered, load_resolved_from, ConfigSource, Secret};
-use redline_core::http::routes::{Area, ROUTES};
-use redline_core::ops::migrate::Migrator;
-use redline_core::state::AppState;
-use redline_core::tokens::KeySet;
+use redline_core::config::{layered, ConfigSource, Secret};
+use redline_core::http::routes::ROUTES;
+use redline_core::needs::{Needs, FUNCTIONS as NEEDS};
+use redline_core::Area;
 use redline_runner::intrinsics::Resolver;
+use redline_stores::migrator::Migrator;
+use redline_tests::areas;
+use redline_tests::areas::load_resolved_from;
+use redline_tokens::KeySet;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-const FUNCTIONS: [&str; 6] = [
-    "AuthFunction",
-    "UsersFunction",
-    "GreeterFunction",
-    "HealthFunction",
-    "MigrateFunction",
-    "RotateSecretFunction",
-];
+/// Every function of the template, from the table of which function needs what.
+static FUNCTIONS: std::sync::LazyLock<Vec<&'static str>> =
+    std::sync::LazyLock::new(|| NEEDS.iter().map(|needs| needs.logical_id).collect());
 
 /// The Secrets Manager secrets of the stack (logical ids).
 const SECRETS: [&str; 5] = [
@@ -306,7 +304,7 @@ fn every_function_is_a_workspace_binary_on_provided_al2023() {
     );
 
     let mut binaries = BTreeSet::new();
-    for id in FUNCTIONS {
+    for id in FUNCTIONS.iter().copied() {
         let resource = &resources(&template)[id];
         let props = effective_properties(&template, id);
         assert_eq!(
@@ -398,7 +396,7 @@ fn every_function_is_a_workspace_binary_on_provided_al2023() {
 #[test]
 fn memory_and_timeouts_are_explicit_and_fit_api_gateway() {
     let template = template();
-    for id in FUNCTIONS {
+    for id in FUNCTIONS.iter().copied() {
         let own = &resources(&template)[id]["Properties"];
         let memory = own["MemorySize"]
             .as_u64()
@@ -426,7 +424,7 @@ fn each_function_logs_json_to_its_own_log_group_with_the_retention_parameter() {
         Some(30)
     );
     let mut groups = BTreeSet::new();
-    for id in FUNCTIONS {
+    for id in FUNCTIONS.iter().copied() {
         let props = effective_properties(&template, id);
         let logging = &props["LoggingConfig"];
         assert_eq!(
@@ -592,7 +590,7 @@ fn nothing_else_exposes_a_function() {
             );
         }
     }
-    for id in FUNCTIONS {
+    for id in FUNCTIONS.iter().copied() {
         assert!(
             effective_properties(&template, id)
                 .get("FunctionUrlConfig")
@@ -675,72 +673,11 @@ fn written(value: &Value) -> String {
 /// by `secretsmanager:` references to the secret resources (resolved by the function at cold
 /// start), never a secret's value.
 fn expected_environment(id: &str) -> BTreeMap<&'static str, String> {
-    let secret = |secret: &str, key: Option<&str>| match key {
-        Some(key) => format!("!Sub secretsmanager:${{{secret}}}#{key}"),
-        None => format!("!Sub secretsmanager:${{{secret}}}"),
-    };
-    let database = [
-        ("DB_HOST", secret("DatabaseSecret", Some("host"))),
-        ("DB_PORT", secret("DatabaseSecret", Some("port"))),
-        ("DB_NAME", secret("DatabaseSecret", Some("dbname"))),
-        ("DB_USER", secret("DatabaseSecret", Some("username"))),
-        ("DB_PASSWORD", secret("DatabaseSecret", Some("password"))),
-    ];
-    // From the operator's secret when its ARN is given, else the parameter.
-    let redis = [(
-        "REDIS_URL",
-        "!If [HasRedisUrlSecret, !Sub secretsmanager:${RedisUrlSecretArn}#url, !Ref RedisUrl]"
-            .to_string(),
-    )];
-    let personal_data = [
-        ("REDLINE__CRYPTO__DATA_KEYS", secret("DataKeysSecret", None)),
-        (
-            "REDLINE__CRYPTO__BLIND_INDEX_KEY",
-            secret("BlindIndexKeySecret", None),
-        ),
-    ];
-    let key_rotation = (
-        "REDLINE__AUTH__TOKENS__KEY_ROTATION",
-        "!Sub ${SigningKeyRotationDays}d".to_string(),
-    );
-    let mut vars = BTreeMap::from([("REDLINE_ENV", "!Ref Environment".to_string())]);
-    match id {
-        "AuthFunction" => {
-            vars.extend(database);
-            vars.extend(redis);
-            vars.extend(personal_data);
-            vars.extend([key_rotation]);
-            vars.insert(
-                "REDLINE__AUTH__TOKENS__SIGNING_KEYS",
-                secret("SigningKeysSecret", None),
-            );
-        }
-        "UsersFunction" => {
-            vars.extend(database);
-            vars.extend(redis);
-            vars.extend(personal_data);
-            vars.extend([key_rotation]);
-            vars.insert(
-                "REDLINE__AUTH__TOKENS__VERIFICATION_KEYS",
-                secret("VerificationKeysSecret", None),
-            );
-        }
-        "HealthFunction" => {
-            vars.extend(database);
-            vars.extend(redis);
-        }
-        "MigrateFunction" => vars.extend(database),
-        "GreeterFunction" => {}
-        // Where the rotation publishes the public JWK Set: the secret's ARN, not its value.
-        "RotateSecretFunction" => {
-            vars.insert(
-                "VERIFICATION_KEYS_SECRET",
-                "!Ref VerificationKeysSecret".to_string(),
-            );
-        }
-        other => panic!("unknown function {other}"),
-    }
-    vars
+    Needs::of(id)
+        .unwrap_or_else(|| panic!("unknown function {id}"))
+        .environment()
+        .into_iter()
+        .collect()
 }
 
 fn no_echo_parameters(template: &Value) -> BTreeSet<String> {
@@ -807,7 +744,7 @@ fn each_function_gets_exactly_the_variables_it_needs() {
     let parameters = template["Parameters"]
         .as_mapping()
         .expect("template has Parameters");
-    for id in FUNCTIONS {
+    for id in FUNCTIONS.iter().copied() {
         let env = environment(&template, id);
         let actual: BTreeMap<&str, String> = env
             .iter()
@@ -871,31 +808,16 @@ fn secrets_reach_only_their_functions() {
     let leaked: Vec<_> = global_refs.intersection(&sensitive).collect();
     assert!(leaked.is_empty(), "Globals carry secrets {leaked:?}");
 
+    // The secrets each function reads come from the one table of which function needs what.
     let expected_secrets = |id: &str| -> BTreeSet<String> {
-        let names: &[&str] = match id {
-            "AuthFunction" => &[
-                "DatabaseSecret",
-                "SigningKeysSecret",
-                "DataKeysSecret",
-                "BlindIndexKeySecret",
-                "RedisUrlSecretArn",
-            ],
-            "UsersFunction" => &[
-                "DatabaseSecret",
-                "VerificationKeysSecret",
-                "DataKeysSecret",
-                "BlindIndexKeySecret",
-                "RedisUrlSecretArn",
-            ],
-            "HealthFunction" => &["DatabaseSecret", "RedisUrlSecretArn"],
-            "MigrateFunction" => &["DatabaseSecret"],
-            // The ARN of the secret it writes, not a reference it resolves.
-            "GreeterFunction" | "RotateSecretFunction" => &[],
-            other => panic!("unknown function {other}"),
-        };
-        names.iter().map(|s| s.to_string()).collect()
+        Needs::of(id)
+            .unwrap_or_else(|| panic!("unknown function {id}"))
+            .secrets
+            .iter()
+            .map(|key| key.secret().to_string())
+            .collect()
     };
-    for id in FUNCTIONS {
+    for id in FUNCTIONS.iter().copied() {
         assert_eq!(
             secret_references(&template, id),
             expected_secrets(id),
@@ -961,7 +883,7 @@ fn roles_grant_basic_execution_plus_vpc_access_only_in_a_vpc() {
     let basic = managed_policy("AWSLambdaBasicExecutionRole");
     let vpc = managed_policy("AWSLambdaVPCAccessExecutionRole");
     let mut roles = BTreeSet::new();
-    for id in FUNCTIONS {
+    for id in FUNCTIONS.iter().copied() {
         let props = effective_properties(&template, id);
         assert!(props.get("Policies").is_none(), "{id} adds Policies");
         let role_id = match intrinsic(&props["Role"]) {
@@ -1304,7 +1226,7 @@ fn every_secret_is_generated_and_none_is_written_in_the_template() {
 #[test]
 fn each_role_reads_exactly_the_secrets_its_function_references() {
     let template = template();
-    for id in FUNCTIONS {
+    for id in FUNCTIONS.iter().copied() {
         if id == "RotateSecretFunction" {
             continue; // its own test below
         }
@@ -1401,36 +1323,35 @@ fn the_rotation_function_writes_only_the_rotated_secrets() {
                 .extend(actions.iter().cloned());
         }
     }
-    let rotate: BTreeSet<String> = [
-        "secretsmanager:DescribeSecret",
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:PutSecretValue",
-        "secretsmanager:UpdateSecretVersionStage",
-    ]
-    .map(String::from)
-    .into();
-    let publish: BTreeSet<String> = [
-        "secretsmanager:GetSecretValue",
-        "secretsmanager:PutSecretValue",
-    ]
-    .map(String::from)
-    .into();
-    let expected = BTreeMap::from([
-        ("DatabaseSecret".to_string(), rotate.clone()),
-        ("SigningKeysSecret".to_string(), rotate),
-        ("VerificationKeysSecret".to_string(), publish),
-    ]);
+    // What it may do comes from the table of which function needs what.
+    let table = Needs::of("RotateSecretFunction").unwrap().grants();
+    let set =
+        |items: &[&str]| -> BTreeSet<String> { items.iter().map(|s| s.to_string()).collect() };
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut expected_conditional = Vec::new();
+    for grant in &table {
+        match grant.condition {
+            Some(condition) => expected_conditional.push((
+                condition.to_string(),
+                set(grant.actions),
+                set(&grant.resources),
+            )),
+            None => {
+                for resource in grant.resources.iter() {
+                    expected
+                        .entry(resource.to_string())
+                        .or_default()
+                        .extend(set(grant.actions));
+                }
+            }
+        }
+    }
     assert_eq!(
         allowed, expected,
         "{role_id}: the rotated secrets and the public key set; never the data or index keys"
     );
     assert_eq!(
-        conditional,
-        vec![(
-            "HasDatabaseMasterSecret".to_string(),
-            BTreeSet::from(["secretsmanager:GetSecretValue".to_string()]),
-            BTreeSet::from(["DatabaseMasterSecretArn".to_string()]),
-        )],
+        conditional, expected_conditional,
         "{role_id}: the master secret, read only when alternating users are configured"
     );
     assert_eq!(
@@ -1479,7 +1400,7 @@ fn local_env_files_unset_every_variable_that_refers_to_a_secret() {
         vec!["configs/local-env.json", "configs/local-env.compose.json"],
     ] {
         let merged = local_env_files(&files);
-        for id in FUNCTIONS {
+        for id in FUNCTIONS.iter().copied() {
             for (name, value) in environment(&template, id) {
                 let mut refs = BTreeSet::new();
                 referenced_names(&value, &mut refs);
@@ -1755,7 +1676,7 @@ fn sam_translation_keeps_cors_and_sends_every_route_to_the_live_alias() {
         )),
         "the transform added IAM policies"
     );
-    for id in FUNCTIONS {
+    for id in FUNCTIONS.iter() {
         let alias = &resources[&format!("{id}Aliaslive")];
         assert_eq!(alias["Type"], "AWS::Lambda::Alias", "{id} alias");
         assert_eq!(alias["Properties"]["Name"], "live");
@@ -1915,7 +1836,7 @@ fn starts_with(template: &Value, params: &HashMap<&str, String>, id: &str) -> Re
     let layered =
         layered(&ConfigSource::Embedded, &vars).map_err(|e| format!("{id} config: {e}"))?;
     runtime
-        .block_on(AppState::open(layered, area))
+        .block_on(areas::open(layered, area))
         .map(drop)
         .map_err(|e| format!("{id}: {e}"))
 }

@@ -2,20 +2,38 @@
 //! once when run as a command (`migrate` with the usual `REDLINE_*` environment).
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use redline_core::ops::migrate::Migrator;
+use redline_core::config::Config;
+use redline_core::secrets::resolve;
+use redline_core::startup::{start, Configured};
+use redline_stores::migrator::Migrator;
 use serde_json::Value;
+
+/// What the function builds at cold start.
+struct Started {
+    config: Config,
+    migrator: Migrator,
+}
+
+impl Configured for Started {
+    fn config(&self) -> &Config {
+        &self.config
+    }
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = redline_core::config::load_resolved().await?;
-    redline_core::telemetry::init(&config);
-    let migrator = Migrator::new(&config)?;
+    let started = start(|layered| async {
+        let config = resolve(layered, redline_secrets_aws::REACH).await?;
+        let migrator = Migrator::new(&config)?;
+        Ok(Started { config, migrator })
+    })
+    .await?;
+    let migrator = &started.migrator;
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
         let report = migrator.run().await?;
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
-    let migrator = &migrator;
     lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
         let report = migrator.run().await?;
         Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)

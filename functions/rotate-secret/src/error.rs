@@ -64,8 +64,8 @@ impl Failure {
     }
 }
 
-impl From<redline_core::db::DbError> for Failure {
-    fn from(error: redline_core::db::DbError) -> Self {
+impl From<redline_stores::DbError> for Failure {
+    fn from(error: redline_stores::DbError) -> Self {
         Failure::Database(error.to_string())
     }
 }

@@ -14,6 +14,8 @@ mod stages;
 
 use event::RotationEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
+use redline_core::config::Config;
+use redline_core::startup::{start, Configured};
 use rotation::Rotator;
 use secrets::SecretStore;
 use serde_json::{json, Value};
@@ -21,19 +23,35 @@ use serde_json::{json, Value};
 /// The secret that receives the public JWK Set when the signing key set rotates.
 const VERIFICATION_KEYS_SECRET: &str = "VERIFICATION_KEYS_SECRET";
 
+/// What the function builds at cold start.
+struct Started {
+    config: Config,
+    rotator: Rotator,
+}
+
+impl Configured for Started {
+    fn config(&self) -> &Config {
+        &self.config
+    }
+}
+
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let config = redline_core::config::load()?;
-    redline_core::telemetry::init(&config);
-    let verification_secret = std::env::var(VERIFICATION_KEYS_SECRET)
-        .ok()
-        .filter(|id| !id.trim().is_empty());
-    let rotator = Rotator::new(
-        SecretStore::from_environment().await,
-        &config,
-        verification_secret,
-    );
-    let rotator = &rotator;
+    let started = start(|layered| async move {
+        // Its configuration holds plain values: the secrets it rotates arrive in each event.
+        let config = layered.plain()?;
+        let verification_secret = std::env::var(VERIFICATION_KEYS_SECRET)
+            .ok()
+            .filter(|id| !id.trim().is_empty());
+        let rotator = Rotator::new(
+            SecretStore::from_environment().await,
+            &config,
+            verification_secret,
+        );
+        Ok(Started { config, rotator })
+    })
+    .await?;
+    let rotator = &started.rotator;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<RotationEvent>| async move {
             let event = event.payload;

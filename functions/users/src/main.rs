@@ -1,7 +1,17 @@
-//! The `users` function: builds its state once, then serves the `users` routes of the API.
+//! The `users` function: starts once, then serves the `users` routes of the API.
+
+use redline_accounts::AccountState;
+use redline_core::http::App;
+use redline_core::startup::start;
+use redline_users::Users;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_http::Error> {
-    let app = redline_core::bootstrap(redline_core::Area::Users).await?;
-    app.serve().await
+    let users = start(|layered| async {
+        Ok(Users(
+            AccountState::open(layered, redline_secrets_aws::REACH).await?,
+        ))
+    })
+    .await?;
+    App::new(users).serve().await
 }

@@ -3,24 +3,45 @@
 //! message names the configuration key or secret id; it never holds a value.
 
 use crate::config::ConfigError;
+use crate::secrets::{ResolveError, SecretsError};
 use lambda_runtime_api_client::{body::Body, build_request, PooledClient};
 use serde_json::json;
 
-/// The `errorType` Lambda records for this failure.
-pub fn error_type(error: &ConfigError) -> &'static str {
-    match error {
-        ConfigError::Secrets(_) => "Runtime.SecretsUnavailable",
-        _ => "Runtime.ConfigInvalid",
+/// Why a cold start failed: its configuration, or the secrets it references.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Secrets(#[from] SecretsError),
+}
+
+impl From<ResolveError> for InitError {
+    fn from(error: ResolveError) -> Self {
+        match error {
+            ResolveError::Config(error) => InitError::Config(error),
+            ResolveError::Secrets(error) => InitError::Secrets(error),
+        }
+    }
+}
+
+impl InitError {
+    /// The `errorType` Lambda records for this failure.
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            InitError::Secrets(_) => "Runtime.SecretsUnavailable",
+            InitError::Config(_) => "Runtime.ConfigInvalid",
+        }
     }
 }
 
 /// Prints the failure and, inside Lambda (or the local runner), reports it to the Runtime API.
-pub async fn report(error: &ConfigError) {
+pub async fn report(error: &InitError) {
     eprintln!("init failed: {error}");
     if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_none() {
         return;
     }
-    let kind = error_type(error);
+    let kind = error.error_type();
     let body = json!({
         "errorType": kind,
         "errorMessage": error.to_string(),

@@ -134,7 +134,7 @@ impl MasterCredentials {
 /// 32 characters from aws-lc's CSPRNG (about 190 bits), alphanumeric so it survives every
 /// connection-string and shell quoting a consumer may apply.
 pub fn new_password() -> String {
-    redline_core::crypto::random::code(PASSWORD_ALPHABET, PASSWORD_LENGTH)
+    redline_crypto::random::code(PASSWORD_ALPHABET, PASSWORD_LENGTH)
 }
 
 /// `app` → `app_clone` → `app`.

@@ -7,7 +7,7 @@ use super::sql;
 use crate::error::Failure;
 use postgres_protocol::password::scram_sha_256;
 use redline_core::config::{DatabaseConfig, Secret};
-use redline_core::db::Db;
+use redline_stores::Db;
 
 /// Whether the role already existed or was created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

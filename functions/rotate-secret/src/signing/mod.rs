@@ -9,7 +9,7 @@ use crate::outcome::Outcome;
 use crate::secrets::{SecretStore, Version};
 use crate::stages::{CURRENT, PENDING};
 use redline_core::config::{Secret, TokenConfig};
-use redline_core::tokens::{KeySet, Subject, TokenKind, Tokens};
+use redline_tokens::{KeySet, Subject, TokenKind, Tokens};
 use set::{generate_ed25519, kid_for, SigningSet};
 use std::time::SystemTime;
 

@@ -8,7 +8,7 @@ use aws_lc_rs::signature::Ed25519KeyPair;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use redline_core::config::Secret;
-use redline_core::tokens::KeySet;
+use redline_tokens::KeySet;
 use serde::{Deserialize, Serialize};
 use std::time::SystemTime;
 

@@ -1,7 +1,8 @@
 //! Reading the layers and resolving `${VAR:default}`.
 
+use super::files::embedded_file;
+use super::reference::{collect, Binding};
 use super::{validate, Config, ConfigError, Environment, SecretsConfig};
-use crate::secrets::{self, Binding, SecretSource, SecretStore};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,16 +16,6 @@ pub enum ConfigSource {
     Embedded,
     /// `config.yaml` and `config.<env>.yaml` read from this directory at start-up.
     Dir(PathBuf),
-}
-
-pub(crate) fn embedded_file(name: &str) -> Option<&'static str> {
-    match name {
-        "config.yaml" => Some(include_str!("../../../../configs/config.yaml")),
-        "config.dev.yaml" => Some(include_str!("../../../../configs/config.dev.yaml")),
-        "config.test.yaml" => Some(include_str!("../../../../configs/config.test.yaml")),
-        "config.prod.yaml" => Some(include_str!("../../../../configs/config.prod.yaml")),
-        _ => None,
-    }
 }
 
 /// The layered tree of this process's configuration: `REDLINE_ENV`, `REDLINE_CONFIG_DIR`,
@@ -41,36 +32,6 @@ pub fn layered_from_env() -> Result<Layered, ConfigError> {
 /// Loads this process's configuration when it holds no secret reference.
 pub fn load() -> Result<Config, ConfigError> {
     layered_from_env()?.plain()
-}
-
-/// Loads this process's configuration, fetching every referenced secret once.
-pub async fn load_resolved() -> Result<Config, ConfigError> {
-    resolve(layered_from_env()?).await
-}
-
-/// As [`load_resolved`], from an explicit source and set of variables.
-pub async fn load_resolved_from(
-    source: &ConfigSource,
-    vars: &HashMap<String, String>,
-) -> Result<Config, ConfigError> {
-    resolve(layered(source, vars)?).await
-}
-
-async fn resolve(layered: Layered) -> Result<Config, ConfigError> {
-    let bindings = layered.references()?;
-    if bindings.is_empty() {
-        return typed(&layered.tree);
-    }
-    let source = SecretSource::from_config(&layered.secrets).await;
-    let store = SecretStore::open(
-        source,
-        layered.secrets.clone(),
-        layered.tree.clone(),
-        secret_ids(&bindings),
-        Box::new(typed),
-    )
-    .await?;
-    Ok(Config::clone(&store.latest().1))
 }
 
 /// Loads from an explicit source and set of variables (tests pass their own); references are
@@ -92,7 +53,7 @@ pub struct Layered {
 impl Layered {
     /// Every `secretsmanager:` reference, with its configuration key.
     pub fn references(&self) -> Result<Vec<Binding>, ConfigError> {
-        let bindings = secrets::collect(&self.tree)?;
+        let bindings = collect(&self.tree)?;
         if let Some(binding) = bindings.iter().find(|b| b.key.starts_with("secrets.")) {
             return Err(ConfigError::key(
                 &binding.key,
@@ -112,17 +73,6 @@ impl Layered {
         }
         typed(&self.tree)
     }
-}
-
-/// The distinct secret ids of a set of references, in first-seen order.
-pub fn secret_ids(bindings: &[Binding]) -> Vec<String> {
-    let mut ids: Vec<String> = Vec::new();
-    for binding in bindings {
-        if !ids.contains(&binding.reference.secret_id) {
-            ids.push(binding.reference.secret_id.clone());
-        }
-    }
-    ids
 }
 
 /// Reads the layers and expands `${VAR}`; secret references stay as they are.

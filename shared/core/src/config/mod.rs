@@ -6,17 +6,17 @@
 //! directory instead.
 
 mod duration;
+mod files;
 mod load;
 mod model;
+mod reference;
 mod secret;
 mod validate;
 
 pub use duration::parse_duration;
-pub use load::{
-    layered, layered_from_env, load, load_from, load_resolved, load_resolved_from, secret_ids,
-    typed, ConfigSource, Layered,
-};
+pub use load::{layered, layered_from_env, load, load_from, typed, ConfigSource, Layered};
 pub use model::*;
+pub use reference::{collect, substitute, Binding, Reference, SecretValue};
 pub use secret::Secret;
 
 /// A configuration problem found at start-up; the message names the key.
@@ -28,13 +28,10 @@ pub enum ConfigError {
     Key { key: String, reason: String },
     #[error("environment variable {var}: {reason}")]
     Env { var: String, reason: String },
-    /// A referenced secret could not be fetched at start-up (the message names its id).
-    #[error(transparent)]
-    Secrets(#[from] crate::secrets::SecretsError),
 }
 
 impl ConfigError {
-    pub(crate) fn key(key: impl Into<String>, reason: impl Into<String>) -> Self {
+    pub fn key(key: impl Into<String>, reason: impl Into<String>) -> Self {
         ConfigError::Key {
             key: key.into(),
             reason: reason.into(),

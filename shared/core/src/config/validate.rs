@@ -1,7 +1,7 @@
 //! Start-up checks: every error names its key. `prod` refuses development shortcuts.
 
-use super::load::embedded_file;
-use super::{CaptchaDelivery, Config, ConfigError, Environment, SslMode};
+use super::files::embedded_file;
+use super::{CaptchaDelivery, Config, ConfigError, Environment, PasswordConfig, SslMode};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -91,14 +91,7 @@ fn check_ranges(config: &Config) -> Result<(), ConfigError> {
         }
     }
 
-    let password = &config.auth.password;
-    argon2::Params::new(
-        password.memory_kib,
-        password.iterations,
-        password.parallelism,
-        None,
-    )
-    .map_err(|e| ConfigError::key("auth.password", format!("invalid Argon2id parameters: {e}")))?;
+    check_argon2(&config.auth.password)?;
 
     at_least("rate_limits.captcha", config.rate_limits.captcha.into(), 1)?;
     at_least("rate_limits.login", config.rate_limits.login.into(), 1)?;
@@ -108,6 +101,27 @@ fn check_ranges(config: &Config) -> Result<(), ConfigError> {
         1,
     )?;
     positive("health.check_timeout", config.health.check_timeout)?;
+    Ok(())
+}
+
+/// RFC 9106's bounds on Argon2id's parameters (what the `argon2` crate would refuse at the first
+/// hash), checked here so that the configuration, and every function, does not link a hasher.
+fn check_argon2(password: &PasswordConfig) -> Result<(), ConfigError> {
+    let invalid = |reason: &str| {
+        Err(ConfigError::key(
+            "auth.password",
+            format!("invalid Argon2id parameters: {reason}"),
+        ))
+    };
+    if !(1..=0x00FF_FFFF).contains(&password.parallelism) {
+        return invalid("parallelism must be 1 to 16777215");
+    }
+    if password.iterations < 1 {
+        return invalid("iterations must be at least 1");
+    }
+    if u64::from(password.memory_kib) < 8 * u64::from(password.parallelism) {
+        return invalid("memory_kib must be at least 8 × parallelism");
+    }
     Ok(())
 }
 

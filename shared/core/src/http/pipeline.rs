@@ -1,16 +1,20 @@
 //! One request, start to finish, in the contract's precedence:
 //! route → method → rate limit → content type → JSON → (bearer token, in the handler) → route.
+//!
+//! The pipeline is shared; what differs per area is a [`Function`], chosen at compile time by
+//! the area's binary, so a binary links its own handlers and stores and nobody else's.
 
+use super::input::Input;
+use super::rate::RateDecision;
 use super::request::Incoming;
 use super::response::{error_reply, finish, ExtraHeaders, Reply};
-use super::routes::{match_route, Area, Match, RateGroup};
-use crate::domain::rate_limit;
+use super::routes::{match_route, Match, RateGroup, RouteId};
+use crate::area::Area;
 use crate::error::{ApiError, Unavailable};
-use crate::handlers::{self, Input};
 use crate::secrets::Freshness;
-use crate::state::AppState;
 use futures_util::FutureExt;
 use lambda_http::{service_fn, Body, Request, Response};
+use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -18,21 +22,56 @@ use std::time::Instant;
 
 static COLD: AtomicBool = AtomicBool::new(true);
 
-/// A function's request handler: the state built at cold start plus the shared pipeline.
-#[derive(Clone)]
-pub struct App {
-    state: Arc<AppState>,
+/// What an area adds to the pipeline: its state, its secrets' freshness, its rate limits and its
+/// routes.
+pub trait Function: Send + Sync + 'static {
+    const AREA: Area;
+
+    /// Called before each matched request: refreshes secrets whose TTL has passed.
+    fn sync_secrets(&self) -> impl Future<Output = Freshness> + Send {
+        async { Freshness::Fresh }
+    }
+
+    /// Counts a request against its route group's per-IP window. Areas whose routes have no
+    /// rate group keep the default.
+    fn rate_limit(
+        &self,
+        _group: RateGroup,
+        _client_ip: &str,
+    ) -> impl Future<Output = Result<Option<RateDecision>, ApiError>> + Send {
+        async { Ok(None) }
+    }
+
+    /// Runs the route's handler.
+    fn call(
+        &self,
+        route: RouteId,
+        input: &Input<'_>,
+    ) -> impl Future<Output = Result<Reply, ApiError>> + Send;
 }
 
-impl App {
-    pub fn new(state: AppState) -> Self {
+/// A function's request handler: the state built at cold start plus the shared pipeline.
+pub struct App<F> {
+    function: Arc<F>,
+}
+
+impl<F> Clone for App<F> {
+    fn clone(&self) -> Self {
         App {
-            state: Arc::new(state),
+            function: self.function.clone(),
+        }
+    }
+}
+
+impl<F: Function> App<F> {
+    pub fn new(function: F) -> Self {
+        App {
+            function: Arc::new(function),
         }
     }
 
-    pub fn state(&self) -> &AppState {
-        &self.state
+    pub fn function(&self) -> &F {
+        &self.function
     }
 
     /// Hands this app to the Lambda runtime; returns only when the runtime stops.
@@ -100,35 +139,25 @@ impl App {
         };
         *route_name = route.path;
         // Another function's route reaching this one is a routing mistake: answer as unknown.
-        if route.area != self.state.area {
+        if route.area != F::AREA {
             return Err(ApiError::NotFound);
         }
         // Secrets past their grace period are not served; the health routes still answer (and
         // report them unhealthy).
-        let freshness = self.state.sync_secrets().await;
+        let freshness = self.function.sync_secrets().await;
         if freshness == Freshness::Expired && route.area != Area::Health {
             return Err(ApiError::Unavailable(Unavailable::Secrets(
                 "cached secrets expired and could not be refreshed".into(),
             )));
         }
         if let Some(group) = route.rate_group {
-            let limit = match group {
-                RateGroup::Captcha => self.state.config.rate_limits.captcha,
-                RateGroup::Login => self.state.config.rate_limits.login,
-                RateGroup::Register => self.state.config.rate_limits.register,
-            };
-            let decision = rate_limit::check(
-                self.state.cache()?,
-                group.name(),
-                &incoming.client_ip,
-                limit,
-            )
-            .await?;
-            extra.extend(decision.headers());
-            if !decision.allowed {
-                return Err(ApiError::RateLimited {
-                    retry_after: decision.reset,
-                });
+            if let Some(decision) = self.function.rate_limit(group, &incoming.client_ip).await? {
+                extra.extend(decision.headers());
+                if !decision.allowed {
+                    return Err(ApiError::RateLimited {
+                        retry_after: decision.reset,
+                    });
+                }
             }
         }
         incoming.check_content_type()?;
@@ -138,6 +167,6 @@ impl App {
             body,
             params,
         };
-        handlers::call(route.id, &self.state, &input).await
+        self.function.call(route.id, &input).await
     }
 }

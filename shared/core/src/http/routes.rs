@@ -1,26 +1,7 @@
 //! The contract's route table, shared by every function (and by the `$default` route).
 
+use crate::area::Area;
 use std::sync::OnceLock;
-
-/// The API area a route belongs to: one Lambda function each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Area {
-    Auth,
-    Users,
-    Greeter,
-    Health,
-}
-
-impl Area {
-    pub fn function_name(self) -> &'static str {
-        match self {
-            Area::Auth => "auth",
-            Area::Users => "users",
-            Area::Greeter => "greeter",
-            Area::Health => "health",
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RouteId {
@@ -70,6 +51,7 @@ pub struct Route {
     pub rate_group: Option<RateGroup>,
 }
 
+/// One row of the table: method, path, route, area, rate group.
 const fn route(
     method: &'static str,
     path: &'static str,
@@ -86,114 +68,28 @@ const fn route(
     }
 }
 
+use Area::{Auth, Greeter, Health, Users};
+use RateGroup as Rate;
+
 /// Every endpoint of the API contract. `template.yaml` must route exactly these.
+#[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
-    route(
-        "GET",
-        "/api/v1/auth/captcha",
-        RouteId::Captcha,
-        Area::Auth,
-        Some(RateGroup::Captcha),
-    ),
-    route(
-        "POST",
-        "/api/v1/auth/captcha/verify",
-        RouteId::CaptchaVerify,
-        Area::Auth,
-        Some(RateGroup::Captcha),
-    ),
-    route(
-        "POST",
-        "/api/v1/auth/register",
-        RouteId::Register,
-        Area::Auth,
-        Some(RateGroup::Register),
-    ),
-    route(
-        "POST",
-        "/api/v1/auth/login",
-        RouteId::Login,
-        Area::Auth,
-        Some(RateGroup::Login),
-    ),
-    route(
-        "POST",
-        "/api/v1/auth/logout",
-        RouteId::Logout,
-        Area::Auth,
-        None,
-    ),
-    route(
-        "POST",
-        "/api/v1/auth/refresh",
-        RouteId::Refresh,
-        Area::Auth,
-        None,
-    ),
-    route(
-        "GET",
-        "/api/v1/auth/lock-status/{identifier}",
-        RouteId::LockStatus,
-        Area::Auth,
-        None,
-    ),
-    route(
-        "POST",
-        "/api/v1/auth/totp/setup",
-        RouteId::TotpSetup,
-        Area::Auth,
-        None,
-    ),
-    route(
-        "POST",
-        "/api/v1/auth/totp/enable",
-        RouteId::TotpEnable,
-        Area::Auth,
-        None,
-    ),
-    route(
-        "GET",
-        "/.well-known/jwks.json",
-        RouteId::Jwks,
-        Area::Auth,
-        None,
-    ),
-    route(
-        "GET",
-        "/api/v1/users/me",
-        RouteId::UsersMe,
-        Area::Users,
-        None,
-    ),
-    route(
-        "DELETE",
-        "/api/v1/users/me",
-        RouteId::UsersDelete,
-        Area::Users,
-        None,
-    ),
-    route(
-        "GET",
-        "/helloworld/{name}",
-        RouteId::Hello,
-        Area::Greeter,
-        None,
-    ),
-    route(
-        "GET",
-        "/health/live",
-        RouteId::HealthLive,
-        Area::Health,
-        None,
-    ),
-    route(
-        "GET",
-        "/health/ready",
-        RouteId::HealthReady,
-        Area::Health,
-        None,
-    ),
-    route("GET", "/health", RouteId::HealthReport, Area::Health, None),
+    route("GET",    "/api/v1/auth/captcha",                  RouteId::Captcha,       Auth,    Some(Rate::Captcha)),
+    route("POST",   "/api/v1/auth/captcha/verify",           RouteId::CaptchaVerify, Auth,    Some(Rate::Captcha)),
+    route("POST",   "/api/v1/auth/register",                 RouteId::Register,      Auth,    Some(Rate::Register)),
+    route("POST",   "/api/v1/auth/login",                    RouteId::Login,         Auth,    Some(Rate::Login)),
+    route("POST",   "/api/v1/auth/logout",                   RouteId::Logout,        Auth,    None),
+    route("POST",   "/api/v1/auth/refresh",                  RouteId::Refresh,       Auth,    None),
+    route("GET",    "/api/v1/auth/lock-status/{identifier}", RouteId::LockStatus,    Auth,    None),
+    route("POST",   "/api/v1/auth/totp/setup",               RouteId::TotpSetup,     Auth,    None),
+    route("POST",   "/api/v1/auth/totp/enable",              RouteId::TotpEnable,    Auth,    None),
+    route("GET",    "/.well-known/jwks.json",                RouteId::Jwks,          Auth,    None),
+    route("GET",    "/api/v1/users/me",                      RouteId::UsersMe,       Users,   None),
+    route("DELETE", "/api/v1/users/me",                      RouteId::UsersDelete,   Users,   None),
+    route("GET",    "/helloworld/{name}",                    RouteId::Hello,         Greeter, None),
+    route("GET",    "/health/live",                          RouteId::HealthLive,    Health,  None),
+    route("GET",    "/health/ready",                         RouteId::HealthReady,   Health,  None),
+    route("GET",    "/health",                               RouteId::HealthReport,  Health,  None),
 ];
 
 /// The result of matching a method and path against the table.

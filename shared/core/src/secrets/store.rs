@@ -5,8 +5,8 @@
 //! sign of rotation (an unknown `kid`, a refused database password) asks for a refetch, which is
 //! rate-limited so forged input cannot hammer Secrets Manager.
 
-use super::{substitute, SecretSource, SecretValue, SecretsError};
-use crate::config::{ConfigError, SecretsConfig};
+use super::{Backend, ResolveError, SecretsError};
+use crate::config::{substitute, ConfigError, SecretValue, SecretsConfig};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -47,7 +47,7 @@ struct State<T> {
 }
 
 pub struct SecretStore<T> {
-    source: SecretSource,
+    source: Box<dyn Backend>,
     settings: SecretsConfig,
     tree: Value,
     ids: Vec<String>,
@@ -60,13 +60,13 @@ pub struct SecretStore<T> {
 impl<T> SecretStore<T> {
     /// Cold start: fetches every referenced secret in one batch and builds from them.
     pub async fn open(
-        source: SecretSource,
+        source: Box<dyn Backend>,
         settings: SecretsConfig,
         tree: Value,
         ids: Vec<String>,
         resolve: Resolver<T>,
-    ) -> Result<Self, ConfigError> {
-        let values = fetch_bounded(&source, &ids, settings.timeout).await?;
+    ) -> Result<Self, ResolveError> {
+        let values = fetch_bounded(source.as_ref(), &ids, settings.timeout).await?;
         let built = resolve(&substitute(&tree, &values)?)?;
         Ok(SecretStore {
             source,
@@ -172,10 +172,11 @@ impl<T> SecretStore<T> {
     /// One batch fetch; on success the values (and, if they changed, the build) are replaced.
     /// A failure keeps the cached values and is logged without any value.
     async fn fetch(&self) {
-        let outcome = match fetch_bounded(&self.source, &self.ids, self.settings.timeout).await {
-            Ok(values) => self.rebuild_if_changed(values),
-            Err(error) => Err(error.to_string()),
-        };
+        let outcome =
+            match fetch_bounded(self.source.as_ref(), &self.ids, self.settings.timeout).await {
+                Ok(values) => self.rebuild_if_changed(values),
+                Err(error) => Err(error.to_string()),
+            };
         let mut state = self.state();
         match outcome {
             Ok(Some((values, built))) => {
@@ -214,7 +215,7 @@ impl<T> SecretStore<T> {
 }
 
 async fn fetch_bounded(
-    source: &SecretSource,
+    source: &dyn Backend,
     ids: &[String],
     timeout: Duration,
 ) -> Result<HashMap<String, SecretValue>, SecretsError> {

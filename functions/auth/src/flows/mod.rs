@@ -1,0 +1,82 @@
+//! The `auth` area's routes, one module per flow: captcha, register, login, session (logout and
+//! refresh), lock status, TOTP and JWKS. The rules they share live in `crate::domain` and in
+//! `redline-accounts`; this module dispatches routes and holds the small helpers every flow uses.
+
+mod captcha;
+mod jwks;
+mod lock_status;
+mod login;
+mod register;
+mod session;
+mod totp;
+
+use crate::domain::captcha::Captchas;
+use crate::domain::rate_limit;
+use crate::Auth;
+use redline_accounts::lockout::Lockout;
+use redline_core::error::ApiError;
+use redline_core::http::routes::{RateGroup, RouteId};
+use redline_core::http::{Function, Input, RateDecision, Reply};
+use redline_core::secrets::Freshness;
+use redline_core::Area;
+
+pub use crate::State;
+
+impl Function for Auth {
+    const AREA: Area = Area::Auth;
+
+    async fn sync_secrets(&self) -> Freshness {
+        self.0.sync_secrets().await
+    }
+
+    async fn rate_limit(
+        &self,
+        group: RateGroup,
+        client_ip: &str,
+    ) -> Result<Option<RateDecision>, ApiError> {
+        let limits = &self.0.config.rate_limits;
+        let limit = match group {
+            RateGroup::Captcha => limits.captcha,
+            RateGroup::Login => limits.login,
+            RateGroup::Register => limits.register,
+        };
+        let decision = rate_limit::check(self.0.cache(), group.name(), client_ip, limit).await?;
+        Ok(Some(decision))
+    }
+
+    async fn call(&self, route: RouteId, input: &Input<'_>) -> Result<Reply, ApiError> {
+        let state = &self.0;
+        match route {
+            RouteId::Captcha => captcha::captcha(state, input).await,
+            RouteId::CaptchaVerify => captcha::captcha_verify(state, input).await,
+            RouteId::Register => register::register(state, input).await,
+            RouteId::Login => login::login(state, input).await,
+            RouteId::Logout => session::logout(state, input).await,
+            RouteId::Refresh => session::refresh(state, input).await,
+            RouteId::LockStatus => lock_status::lock_status(state, input).await,
+            RouteId::TotpSetup => totp::totp_setup(state, input).await,
+            RouteId::TotpEnable => totp::totp_enable(state, input).await,
+            RouteId::Jwks => jwks::jwks(state),
+            _ => Err(ApiError::NotFound),
+        }
+    }
+}
+
+fn captchas(state: &State) -> Captchas<'_> {
+    Captchas {
+        cache: state.cache(),
+        config: &state.config.auth.captcha,
+    }
+}
+
+fn lockout(state: &State) -> Lockout<'_> {
+    Lockout {
+        cache: state.cache(),
+        config: &state.config.auth.lockout,
+    }
+}
+
+/// Hex of a blind index: how Redis keys and captcha bindings name personal data.
+fn index_hex(state: &State, kind: &str, value: &str) -> String {
+    crate::domain::login::hex(&state.blind_index().index(kind, value))
+}

@@ -1,0 +1,49 @@
+//! The `auth` area: captcha, register, login, logout, refresh, lock status, TOTP and JWKS. Only
+//! this function holds the private signing key set and links the captcha renderer.
+//!
+//! Read `flows` (one module per route family) after `domain` (captchas, login rules, refresh
+//! families, TOTP, rate limits); the accounts rules shared with `users` are `redline-accounts`.
+
+pub mod domain;
+mod flows;
+
+use redline_accounts::state::required;
+use redline_accounts::{AccountState, KeyKind};
+use redline_core::config::{Config, ConfigError, TokenConfig};
+use redline_core::startup::Configured;
+use redline_core::Area;
+use redline_tokens::KeySet;
+
+/// The private key set: signs tokens (and verifies them with every key it holds).
+pub enum Signing {}
+
+impl KeyKind for Signing {
+    const AREA: Area = Area::Auth;
+
+    fn key_set(config: &TokenConfig) -> Result<KeySet, ConfigError> {
+        let secret = config
+            .signing_keys
+            .as_ref()
+            .ok_or_else(|| required("auth.tokens.signing_keys"))?;
+        KeySet::from_signing(secret)
+    }
+}
+
+pub type State = AccountState<Signing>;
+
+/// The auth function: the accounts state with the signing key set.
+pub struct Auth(pub State);
+
+impl Auth {
+    /// Warms the password hasher's dummy hash off the request path (see `PasswordHasherConfig`).
+    pub fn new(state: State) -> Self {
+        state.passwords.warm_up();
+        Auth(state)
+    }
+}
+
+impl Configured for Auth {
+    fn config(&self) -> &Config {
+        &self.0.config
+    }
+}

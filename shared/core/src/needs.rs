@@ -1,0 +1,339 @@
+//! Which function needs what: the one table of the facts that the template, its tests, the
+//! docs and the CDK twin would otherwise each restate. Every function of the template has a row:
+//! what it connects to, which secret-backed configuration values it reads (and so which secrets
+//! its role may read), and its environment as the template writes it. `needs.json` at the
+//! repository root is this table exported (`cargo run -p redline-core --example export-needs`);
+//! a test keeps it current.
+
+use crate::area::Area;
+use serde::Serialize;
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// A configuration value that comes from a secret of the stack in AWS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SecretKey {
+    /// `database.*`: the RDS-shaped secret (host, port, dbname, username, password).
+    Database,
+    /// `redis.url`: the operator's secret when its ARN is given, else a parameter.
+    RedisUrl,
+    /// `auth.tokens.signing_keys`: the private key set; `auth`'s alone.
+    SigningKeys,
+    /// `auth.tokens.verification_keys`: the public JWK Set.
+    VerificationKeys,
+    /// `crypto.data_keys`: the personal-data encryption keys.
+    DataKeys,
+    /// `crypto.blind_index_key`: the e-mail and phone lookup key.
+    BlindIndexKey,
+}
+
+/// A secret-backed value that a function which does not read it has dropped from its
+/// configuration (so it neither fetches it nor needs the grant): the JSON pointer, and what
+/// stands in for it (null where the typed key is optional; an empty URL for Redis).
+const DROPPABLE: &[(SecretKey, &str, Option<&str>)] = &[
+    (SecretKey::SigningKeys, "/auth/tokens/signing_keys", None),
+    (
+        SecretKey::VerificationKeys,
+        "/auth/tokens/verification_keys",
+        None,
+    ),
+    (SecretKey::DataKeys, "/crypto/data_keys", None),
+    (SecretKey::BlindIndexKey, "/crypto/blind_index_key", None),
+    (SecretKey::RedisUrl, "/redis/url", Some("")),
+];
+
+impl SecretKey {
+    /// The stack's secret that holds the value: a secret resource's logical id, or (for an
+    /// operator's secret) the parameter naming its ARN.
+    pub fn secret(self) -> &'static str {
+        match self {
+            SecretKey::Database => "DatabaseSecret",
+            SecretKey::RedisUrl => "RedisUrlSecretArn",
+            SecretKey::SigningKeys => "SigningKeysSecret",
+            SecretKey::VerificationKeys => "VerificationKeysSecret",
+            SecretKey::DataKeys => "DataKeysSecret",
+            SecretKey::BlindIndexKey => "BlindIndexKeySecret",
+        }
+    }
+
+    /// The template condition under which the secret exists (an operator's secret is optional).
+    pub fn condition(self) -> Option<&'static str> {
+        match self {
+            SecretKey::RedisUrl => Some("HasRedisUrlSecret"),
+            _ => None,
+        }
+    }
+
+    /// The environment variables that carry it, as the template writes them.
+    pub fn variables(self) -> Vec<(&'static str, String)> {
+        let whole = |secret: &str| format!("!Sub secretsmanager:${{{secret}}}");
+        let key = |key: &str| format!("!Sub secretsmanager:${{DatabaseSecret}}#{key}");
+        match self {
+            SecretKey::Database => vec![
+                ("DB_HOST", key("host")),
+                ("DB_PORT", key("port")),
+                ("DB_NAME", key("dbname")),
+                ("DB_USER", key("username")),
+                ("DB_PASSWORD", key("password")),
+            ],
+            SecretKey::RedisUrl => vec![(
+                "REDIS_URL",
+                "!If [HasRedisUrlSecret, !Sub secretsmanager:${RedisUrlSecretArn}#url, !Ref RedisUrl]"
+                    .into(),
+            )],
+            SecretKey::SigningKeys => vec![(
+                "REDLINE__AUTH__TOKENS__SIGNING_KEYS",
+                whole("SigningKeysSecret"),
+            )],
+            SecretKey::VerificationKeys => vec![(
+                "REDLINE__AUTH__TOKENS__VERIFICATION_KEYS",
+                whole("VerificationKeysSecret"),
+            )],
+            SecretKey::DataKeys => vec![("REDLINE__CRYPTO__DATA_KEYS", whole("DataKeysSecret"))],
+            SecretKey::BlindIndexKey => vec![(
+                "REDLINE__CRYPTO__BLIND_INDEX_KEY",
+                whole("BlindIndexKeySecret"),
+            )],
+        }
+    }
+}
+
+/// One function of the template.
+#[derive(Debug, Clone, Serialize)]
+pub struct Needs {
+    /// The template's logical id.
+    pub logical_id: &'static str,
+    /// The workspace binary (`functions/<binary>`).
+    pub binary: &'static str,
+    /// The API area it serves, for HTTP functions.
+    #[serde(serialize_with = "area_name")]
+    pub area: Option<Area>,
+    pub database: bool,
+    pub redis: bool,
+    /// Secret-backed configuration it reads; its role reads exactly these secrets.
+    pub secrets: &'static [SecretKey],
+    /// Variables beyond its secrets', as the template writes them.
+    pub variables: &'static [(&'static str, &'static str)],
+    /// IAM grants beyond reading its own secrets (the rotation function writes the secrets it
+    /// rotates).
+    pub extra_grants: &'static [Grant],
+}
+
+/// One IAM statement of a function's role: actions on resources (secret logical ids or
+/// parameters naming an ARN, or `*`), under a template condition or always.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Grant {
+    pub actions: &'static [&'static str],
+    pub resources: Cow<'static, [&'static str]>,
+    pub condition: Option<&'static str>,
+}
+
+const ROTATE: &[&str] = &[
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:UpdateSecretVersionStage",
+];
+const PUBLISH: &[&str] = &[
+    "secretsmanager:GetSecretValue",
+    "secretsmanager:PutSecretValue",
+];
+const READ: &[&str] = &["secretsmanager:GetSecretValue"];
+const BATCH: &[&str] = &["secretsmanager:BatchGetSecretValue"];
+
+/// The rotation function: rotates the database and signing secrets, publishes the public JWK
+/// Set, and reads the master secret only when alternating users are configured.
+#[rustfmt::skip]
+const ROTATION_GRANTS: &[Grant] = &[
+    Grant { actions: ROTATE,  resources: Cow::Borrowed(&["DatabaseSecret"]),          condition: None },
+    Grant { actions: ROTATE,  resources: Cow::Borrowed(&["SigningKeysSecret"]),       condition: None },
+    Grant { actions: PUBLISH, resources: Cow::Borrowed(&["VerificationKeysSecret"]),  condition: None },
+    Grant { actions: READ,    resources: Cow::Borrowed(&["DatabaseMasterSecretArn"]), condition: Some("HasDatabaseMasterSecret") },
+];
+
+fn area_name<S: serde::Serializer>(area: &Option<Area>, s: S) -> Result<S::Ok, S::Error> {
+    match area {
+        Some(area) => s.serialize_str(area.function_name()),
+        None => s.serialize_none(),
+    }
+}
+
+const ENV: (&str, &str) = ("REDLINE_ENV", "!Ref Environment");
+const KEY_ROTATION: (&str, &str) = (
+    "REDLINE__AUTH__TOKENS__KEY_ROTATION",
+    "!Sub ${SigningKeyRotationDays}d",
+);
+
+use SecretKey::*;
+
+/// Every function of `template.yaml`.
+#[rustfmt::skip]
+pub const FUNCTIONS: &[Needs] = &[
+    Needs { logical_id: "AuthFunction",         binary: "auth",          area: Some(Area::Auth),    database: true,  redis: true,  secrets: &[Database, RedisUrl, SigningKeys, DataKeys, BlindIndexKey],      variables: &[ENV, KEY_ROTATION], extra_grants: &[] },
+    Needs { logical_id: "UsersFunction",        binary: "users",         area: Some(Area::Users),   database: true,  redis: true,  secrets: &[Database, RedisUrl, VerificationKeys, DataKeys, BlindIndexKey], variables: &[ENV, KEY_ROTATION], extra_grants: &[] },
+    Needs { logical_id: "GreeterFunction",      binary: "greeter",       area: Some(Area::Greeter), database: false, redis: false, secrets: &[],                                                               variables: &[ENV], extra_grants: &[] },
+    Needs { logical_id: "HealthFunction",       binary: "health",        area: Some(Area::Health),  database: true,  redis: true,  secrets: &[Database, RedisUrl],                                             variables: &[ENV], extra_grants: &[] },
+    Needs { logical_id: "MigrateFunction",      binary: "migrate",       area: None,                database: true,  redis: false, secrets: &[Database],                                                       variables: &[ENV], extra_grants: &[] },
+    // The ARN of the secret it writes the public JWK Set to: an ARN, not a value it reads.
+    Needs { logical_id: "RotateSecretFunction", binary: "rotate-secret", area: None,                database: false, redis: false, secrets: &[],                                                               variables: &[ENV, ("VERIFICATION_KEYS_SECRET", "!Ref VerificationKeysSecret")], extra_grants: ROTATION_GRANTS },
+];
+
+impl Needs {
+    pub fn of(logical_id: &str) -> Option<&'static Needs> {
+        FUNCTIONS.iter().find(|n| n.logical_id == logical_id)
+    }
+
+    /// Drops from a configuration tree the secret-backed values this function never reads, so
+    /// it fetches (and may be allowed) only its own, even when a shared layer references them all.
+    pub fn drop_unneeded(&self, tree: &mut Value) {
+        for (key, pointer, stand_in) in DROPPABLE {
+            if self.secrets.contains(key) {
+                continue;
+            }
+            if let Some(value) = tree.pointer_mut(pointer) {
+                *value = stand_in.map_or(Value::Null, |s| Value::String(s.into()));
+            }
+        }
+    }
+
+    /// Its environment as the template writes it: variable → `!Ref`/`!Sub`/`!If` text.
+    pub fn environment(&self) -> Vec<(&'static str, String)> {
+        let mut vars: Vec<(&'static str, String)> = self
+            .variables
+            .iter()
+            .map(|(name, value)| (*name, value.to_string()))
+            .collect();
+        for key in self.secrets {
+            vars.extend(key.variables());
+        }
+        vars.sort();
+        vars
+    }
+
+    /// Its role's secret grants: `GetSecretValue` on each secret it reads (an operator's under
+    /// its condition), `BatchGetSecretValue` on `*` when it reads any (AWS grants that action on
+    /// `*` only; it returns only what `GetSecretValue` allows), then its extra grants.
+    pub fn grants(&self) -> Vec<Grant> {
+        let mut grants = Vec::new();
+        let unconditional: Vec<&'static str> = self
+            .secrets
+            .iter()
+            .filter(|key| key.condition().is_none())
+            .map(|key| key.secret())
+            .collect();
+        if !unconditional.is_empty() {
+            grants.push(Grant {
+                actions: READ,
+                resources: Cow::Owned(unconditional),
+                condition: None,
+            });
+        }
+        for key in self.secrets.iter().filter(|key| key.condition().is_some()) {
+            grants.push(Grant {
+                actions: READ,
+                resources: Cow::Owned(vec![key.secret()]),
+                condition: key.condition(),
+            });
+        }
+        if !self.secrets.is_empty() {
+            grants.push(Grant {
+                actions: BATCH,
+                resources: Cow::Borrowed(&["*"]),
+                condition: None,
+            });
+        }
+        grants.extend(self.extra_grants.iter().cloned());
+        grants
+    }
+
+    /// The table as the committed `needs.json`: each function with its environment resolved.
+    pub fn export() -> Value {
+        let functions: Vec<Value> = FUNCTIONS
+            .iter()
+            .map(|needs| {
+                let mut row = serde_json::to_value(needs).unwrap_or(Value::Null);
+                let secrets: Vec<Value> = needs
+                    .secrets
+                    .iter()
+                    .map(|key| {
+                        serde_json::json!({
+                            "key": key,
+                            "secret": key.secret(),
+                            "condition": key.condition(),
+                        })
+                    })
+                    .collect();
+                row["secrets"] = Value::Array(secrets);
+                row["environment"] = needs
+                    .environment()
+                    .into_iter()
+                    .map(|(name, value)| (name.to_string(), Value::String(value)))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into();
+                row["grants"] = serde_json::to_value(needs.grants()).unwrap_or(Value::Null);
+                row.as_object_mut().map(|o| o.remove("variables"));
+                row.as_object_mut().map(|o| o.remove("extra_grants"));
+                row
+            })
+            .collect();
+        serde_json::json!({ "functions": functions })
+    }
+}
+
+impl Area {
+    /// The row of this area's function.
+    pub fn needs(self) -> &'static Needs {
+        FUNCTIONS
+            .iter()
+            .find(|n| n.area == Some(self))
+            .expect("every area has a function")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_committed_needs_json_is_the_table() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../needs.json");
+        let exported = serde_json::to_string_pretty(&Needs::export()).unwrap() + "\n";
+        if std::env::var_os("REDLINE_BLESS").is_some() {
+            std::fs::write(path, &exported).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == exported,
+            "needs.json is stale: run `REDLINE_BLESS=1 cargo test -p redline-core needs` and commit it"
+        );
+    }
+
+    #[test]
+    fn a_function_drops_the_secret_backed_values_it_does_not_read() {
+        let mut tree = serde_json::json!({
+            "auth": {"tokens": {"signing_keys": "secretsmanager:s", "verification_keys": "secretsmanager:v"}},
+            "crypto": {"data_keys": "secretsmanager:d", "blind_index_key": "secretsmanager:b"},
+            "redis": {"url": "secretsmanager:r#url"},
+        });
+        Area::Users.needs().drop_unneeded(&mut tree);
+        assert_eq!(tree["auth"]["tokens"]["signing_keys"], Value::Null);
+        assert_eq!(
+            tree["auth"]["tokens"]["verification_keys"],
+            "secretsmanager:v"
+        );
+        assert_eq!(tree["redis"]["url"], "secretsmanager:r#url");
+        Area::Greeter.needs().drop_unneeded(&mut tree);
+        assert_eq!(tree["redis"]["url"], "");
+        assert_eq!(tree["crypto"]["data_keys"], Value::Null);
+    }
+
+    #[test]
+    fn every_area_has_exactly_one_function() {
+        for area in Area::ALL {
+            let rows = FUNCTIONS.iter().filter(|n| n.area == Some(area)).count();
+            assert_eq!(rows, 1, "{area:?}");
+            assert_eq!(area.needs().binary, area.function_name());
+        }
+    }
+}

@@ -1,0 +1,56 @@
+//! One start-up for every function kind: an HTTP function and both event functions (`migrate`,
+//! `rotate-secret`) report a bad configuration to the Runtime API's `/init/error` with a typed
+//! `errorType` naming the key, under the local runner on the real template; none panics or
+//! merely exits.
+
+use redline_tests::runner::{repo_root, stack_env_files, target_dir, Runner};
+use redline_tests::TestEnv;
+use serde_json::json;
+
+/// Invokes a function through the runner's invoke API; returns the function-error header and
+/// the body.
+async fn invoke(runner: &Runner, function: &str) -> (Option<String>, String) {
+    let response = reqwest::Client::new()
+        .post(runner.invoke_url(&format!("/2015-03-31/functions/{function}/invocations")))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    let error = response
+        .headers()
+        .get("x-amz-function-error")
+        .map(|v| v.to_str().unwrap().to_string());
+    (error, response.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_function_kind_reports_a_bad_configuration_as_a_typed_init_error() {
+    let env = TestEnv::new().await;
+    // An unknown key is refused by every function's configuration loader.
+    let runner = Runner::start(
+        &repo_root().join("template.yaml"),
+        &stack_env_files(&env, json!({"REDLINE__AUTH__CAPTCHA__TTLL": "30s"})),
+        &target_dir().join("debug"),
+        &[
+            "--parameter-overrides",
+            "AllowedOrigins=http://localhost:5173",
+        ],
+    );
+    for function in [
+        "GreeterFunction",
+        "AuthFunction",
+        "MigrateFunction",
+        "RotateSecretFunction",
+    ] {
+        let (error, body) = invoke(&runner, function).await;
+        assert_eq!(error.as_deref(), Some("Unhandled"), "{function}: {body}");
+        // The runner answers as Lambda does: the function's own report inside its init error.
+        assert!(body.contains("Runtime.ConfigInvalid"), "{function}: {body}");
+        assert!(
+            body.contains("configuration key auth.captcha") && body.contains("ttll"),
+            "{function} names the key: {body}"
+        );
+    }
+    let log = runner.log_text();
+    assert!(!log.contains("panicked"), "a function panicked: {log}");
+}
