@@ -1,0 +1,12 @@
+//! Tier `blackbox`: the built binaries as Lambda runs them, through the Runtime API: under the
+//! local runner (`redline-local`) and under the real AWS Lambda Runtime Interface Emulator, with
+//! secrets in the moto emulator and rotation against PostgreSQL clusters the tests own. Needs
+//! `cargo build --workspace --bins` first (scripts/test.sh does it).
+
+mod fixtures_replay;
+mod local_runner;
+mod local_stack;
+mod rie_fidelity;
+mod rotation;
+mod secrets;
+mod startup;

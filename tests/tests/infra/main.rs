@@ -1,0 +1,7 @@
+//! Tier `infra`: what ships besides the code: `template.yaml` (linters, SAM's own translator,
+//! and its agreement with the code's tables), the Dockerfile and compose stack, the Lambda
+//! artefacts, and what each function binary links.
+
+mod containers;
+mod lambda_artifacts;
+mod linked;
