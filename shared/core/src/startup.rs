@@ -79,3 +79,74 @@ where
 fn elapsed_ms(since: Instant) -> f64 {
     since.elapsed().as_secs_f64() * 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::ConfigError;
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::time::Duration;
+
+    /// What reached a stand-in Runtime API within a short wait: the request lines received.
+    fn requests_to(listener: &TcpListener) -> Vec<String> {
+        listener.set_nonblocking(true).unwrap();
+        let mut seen = Vec::new();
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < deadline {
+            match listener.accept() {
+                Ok((mut stream, _)) => {
+                    stream.set_nonblocking(false).unwrap();
+                    stream
+                        .set_read_timeout(Some(Duration::from_millis(200)))
+                        .unwrap();
+                    let mut buffer = [0u8; 4096];
+                    let read = stream.read(&mut buffer).unwrap_or(0);
+                    let text = String::from_utf8_lossy(&buffer[..read]).to_string();
+                    seen.push(text.lines().next().unwrap_or_default().to_string());
+                    let _ = stream.write_all(b"HTTP/1.1 202 Accepted\r\ncontent-length: 0\r\n\r\n");
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(10)),
+            }
+        }
+        seen
+    }
+
+    async fn failing(_: Layered) -> Result<Config, InitError> {
+        Err(ConfigError::key("auth.captcha.ttl", "is not a duration").into())
+    }
+
+    /// Runs `start` or `start_or_hold` against a stand-in Runtime API; gives its error and the
+    /// requests the stand-in received.
+    async fn against_runtime_api<F, Fut>(run: F) -> (InitError, Vec<String>)
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Config, InitError>>,
+    {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        std::env::set_var(
+            "AWS_LAMBDA_RUNTIME_API",
+            listener.local_addr().unwrap().to_string(),
+        );
+        let seen = std::thread::spawn(move || requests_to(&listener));
+        let error = run().await.unwrap_err();
+        std::env::remove_var("AWS_LAMBDA_RUNTIME_API");
+        (error, seen.join().unwrap())
+    }
+
+    // One test, because both halves point the process's AWS_LAMBDA_RUNTIME_API somewhere.
+    #[tokio::test]
+    async fn start_reports_an_init_error_and_start_or_hold_keeps_it_for_the_first_event() {
+        let (held, seen) = against_runtime_api(|| start_or_hold(failing)).await;
+        assert_eq!(held.error_type(), "Runtime.ConfigInvalid");
+        assert!(held.to_string().contains("auth.captcha.ttl"), "{held}");
+        assert_eq!(seen, Vec::<String>::new(), "nothing reported");
+
+        let (reported, seen) = against_runtime_api(|| start(failing)).await;
+        assert_eq!(reported.error_type(), "Runtime.ConfigInvalid");
+        assert_eq!(
+            seen,
+            vec!["POST /2018-06-01/runtime/init/error HTTP/1.1".to_string()]
+        );
+    }
+}
