@@ -9,7 +9,7 @@ use redline_core::http::routes::{Area, ROUTES};
 use redline_core::ops::migrate::Migrator;
 use redline_core::state::AppState;
 use redline_core::tokens::KeySet;
-use redline_runner::intrinsics::Resolver;
+use redline_template::{intrinsic, Resolver};
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
@@ -55,28 +55,6 @@ fn resources(template: &Value) -> &Mapping {
 
 fn resource_type(resource: &Value) -> &str {
     resource["Type"].as_str().unwrap_or_default()
-}
-
-/// `!Ref X` / `{Ref: X}` and `!Sub ...` / `{"Fn::Sub": ...}`: the function name and argument.
-fn intrinsic(value: &Value) -> Option<(String, &Value)> {
-    match value {
-        Value::Tagged(tagged) => {
-            let tag = tagged.tag.to_string();
-            let name = tag.trim_start_matches('!');
-            let name = if name == "Ref" {
-                name.to_string()
-            } else {
-                format!("Fn::{name}")
-            };
-            Some((name, &tagged.value))
-        }
-        Value::Mapping(map) if map.len() == 1 => {
-            let (key, argument) = map.iter().next()?;
-            let key = key.as_str()?;
-            (key == "Ref" || key.starts_with("Fn::")).then(|| (key.to_string(), argument))
-        }
-        _ => None,
-    }
 }
 
 fn ref_target(value: &Value) -> Option<&str> {
@@ -163,28 +141,7 @@ fn referenced_names(value: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-/// SAM's `Globals` rule: maps merge key by key, lists concatenate, anything else the resource wins.
-fn merge_globals(global: &Value, local: &Value) -> Value {
-    match (global, local) {
-        (Value::Mapping(g), Value::Mapping(l)) if intrinsic(local).is_none() => {
-            let mut out = g.clone();
-            for (key, value) in l {
-                let merged = match g.get(key) {
-                    Some(base) => merge_globals(base, value),
-                    None => value.clone(),
-                };
-                out.insert(key.clone(), merged);
-            }
-            Value::Mapping(out)
-        }
-        (Value::Sequence(g), Value::Sequence(l)) => {
-            Value::Sequence(g.iter().chain(l.iter()).cloned().collect())
-        }
-        _ => local.clone(),
-    }
-}
-
-/// A function's properties with `Globals.Function` applied, as SAM deploys them.
+/// A function's properties with `Globals.Function` applied, by the template crate's rule: SAM's.
 fn effective_properties(template: &Value, logical_id: &str) -> Value {
     let resource = &resources(template)[logical_id];
     assert_eq!(
@@ -192,12 +149,8 @@ fn effective_properties(template: &Value, logical_id: &str) -> Value {
         "AWS::Serverless::Function",
         "{logical_id} is not a SAM function"
     );
-    let globals = template["Globals"]["Function"].clone();
-    let own = match &resource["Properties"] {
-        Value::Null => Value::Mapping(Mapping::new()),
-        other => other.clone(),
-    };
-    merge_globals(&globals, &own)
+    redline_template::effective_properties(template, logical_id)
+        .unwrap_or_else(|e| panic!("{logical_id}: {e}"))
 }
 
 fn environment(template: &Value, logical_id: &str) -> BTreeMap<String, Value> {

@@ -3,8 +3,8 @@
 
 use crate::events::{self, HttpRequest, HttpResponse, RouteMatch};
 use crate::pool::{FunctionPool, Outcome};
-use crate::template::{ApiKind, RouteSpec};
 use bytes::Bytes;
+use redline_template::{ApiKind, RouteSpec};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
