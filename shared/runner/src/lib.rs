@@ -1,12 +1,13 @@
 //! redline's local runner: reads `template.yaml`, serves its HTTP API on one port (as
 //! `sam local start-api`) and a Lambda invoke API plus `/metrics` on another (as
 //! `sam local start-lambda`), and runs the real function binaries behind them through the
-//! Lambda Runtime API. No Docker. The template is read by `redline-template`.
+//! Lambda Runtime API. No Docker. The template is read by `redline-template`; the events are
+//! built by `redline-events`.
 
 pub mod control;
 pub mod env;
-pub mod events;
 pub mod gateway;
+pub mod http;
 pub mod ids;
 pub mod metrics;
 pub mod pool;
