@@ -1,18 +1,15 @@
-//! Real Lambda HTTP event payloads, shaped exactly as API Gateway (HTTP API v2, REST v1), an
-//! ALB and a Function URL deliver them, and the function's answer read back from the JSON the
-//! runtime would post to `/response`.
+//! Test requests and answers over `redline-events`: a builder for one HTTP request, the event it
+//! becomes from each front end (API Gateway HTTP API v2 and REST v1, an ALB, a Function URL, with
+//! AWS's hosts and fixed ids), and the function's answer read back from the JSON the runtime
+//! would post to `/response`.
 
-use base64::Engine;
-use serde_json::{json, Map, Value};
+use redline_events::{BodyEncoding, Platform, Request, Response, Route};
+use serde_json::Value;
 use std::collections::BTreeMap;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Source {
-    HttpApiV2,
-    RestV1,
-    Alb,
-    FunctionUrl,
-}
+pub use redline_events::Source;
+
+const API_DOMAIN: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
 
 /// One HTTP request, before it is turned into an event.
 #[derive(Debug, Clone)]
@@ -108,209 +105,63 @@ impl TestRequest {
             .join("&")
     }
 
-    fn body_fields(&self) -> (Value, bool) {
-        match &self.body {
-            None => (Value::Null, false),
-            Some(bytes) if self.base64_body => (
-                Value::String(base64::engine::general_purpose::STANDARD.encode(bytes)),
-                true,
+    /// The front end the event comes from, as AWS would report it (fixed ids and clock).
+    fn platform(&self, request_id: &str) -> Platform {
+        let (domain, account, default_stage) = match self.source {
+            Source::HttpApiV2 => (API_DOMAIN, "123456789012", "$default"),
+            Source::RestV1 => (API_DOMAIN, "123456789012", "prod"),
+            Source::FunctionUrl => (
+                "abcdefghij.lambda-url.us-east-1.on.aws",
+                "anonymous",
+                "$default",
             ),
-            Some(bytes) => (Value::String(String::from_utf8_lossy(bytes).into()), false),
+            Source::Alb => (
+                "redline-alb-123.us-east-1.elb.amazonaws.com",
+                "123456789012",
+                "$default",
+            ),
+        };
+        let api_id = match self.source {
+            Source::Alb => "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/redline/6d0ecf831eec9f09",
+            _ => "a1b2c3d4e5",
+        };
+        Platform {
+            account_id: account.into(),
+            api_id: api_id.into(),
+            domain_name: domain.into(),
+            stage: self.stage.clone().unwrap_or_else(|| default_stage.into()),
+            request_id: format!("apigw-{request_id}"),
+            time_epoch_ms: 1_795_467_600_000,
+            protocol: "https".into(),
+            port: None,
+            resource_id: (self.source == Source::RestV1).then(|| "abc123".into()),
         }
     }
 
-    /// The event this request becomes in AWS.
+    /// The event this request becomes in AWS (built by `redline-events`, as the runner's are).
     pub fn to_event(&self, request_id: &str) -> Value {
-        match self.source {
-            Source::HttpApiV2 | Source::FunctionUrl => self.v2_event(request_id),
-            Source::RestV1 => self.v1_event(request_id),
-            Source::Alb => self.alb_event(),
-        }
-    }
-
-    fn v2_event(&self, request_id: &str) -> Value {
-        let stage = self.stage.clone().unwrap_or_else(|| "$default".into());
-        let raw_path = if stage == "$default" {
-            self.path.clone()
-        } else {
-            format!("/{stage}{}", self.path)
-        };
-        let url = self.source == Source::FunctionUrl;
-        let domain = if url {
-            "abcdefghij.lambda-url.us-east-1.on.aws"
-        } else {
-            "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com"
-        };
-        let mut headers = Map::new();
-        let mut cookies = Vec::new();
-        for (name, value) in &self.headers {
-            if name == "cookie" {
-                cookies.extend(value.split("; ").map(|c| Value::String(c.into())));
-                continue;
-            }
-            let merged = match headers.get(name) {
-                Some(Value::String(existing)) => format!("{existing},{value}"),
-                _ => value.clone(),
-            };
-            headers.insert(name.clone(), Value::String(merged));
-        }
-        headers.insert("host".into(), Value::String(domain.into()));
-        headers.insert("x-forwarded-proto".into(), Value::String("https".into()));
-        headers.insert(
-            "x-forwarded-for".into(),
-            Value::String(self.source_ip.clone()),
-        );
-        let (body, is_base64) = self.body_fields();
-        let route_key = if url {
-            "$default".to_string()
-        } else {
-            format!("{} {}", self.method, self.path)
-        };
-        let mut event = json!({
-            "version": "2.0",
-            "routeKey": route_key,
-            "rawPath": raw_path,
-            "rawQueryString": self.raw_query(),
-            "headers": headers,
-            "requestContext": {
-                "accountId": if url { "anonymous" } else { "123456789012" },
-                "apiId": "a1b2c3d4e5",
-                "domainName": domain,
-                "domainPrefix": domain.split('.').next().unwrap(),
-                "http": {
-                    "method": self.method,
-                    "path": raw_path,
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": self.source_ip,
-                    "userAgent": "redline-tests"
-                },
-                "requestId": format!("apigw-{request_id}"),
-                "routeKey": route_key,
-                "stage": stage,
-                "time": "23/Nov/2026:21:00:00 +0000",
-                "timeEpoch": 1_795_467_600_000u64
+        let query = self.raw_query();
+        let request = Request {
+            method: &self.method,
+            path: &self.path,
+            query: &query,
+            headers: &self.headers,
+            body: self.body.as_deref(),
+            body_encoding: if self.base64_body {
+                BodyEncoding::Base64
+            } else {
+                BodyEncoding::Text
             },
-            "isBase64Encoded": is_base64
-        });
-        if !cookies.is_empty() {
-            event["cookies"] = Value::Array(cookies);
-        }
-        if !self.query.is_empty() {
-            let mut params = Map::new();
-            for (k, v) in &self.query {
-                params.insert(k.clone(), Value::String(v.clone()));
-            }
-            event["queryStringParameters"] = Value::Object(params);
-        }
-        if !body.is_null() {
-            event["body"] = body;
-        }
-        event
-    }
-
-    fn multi_headers(&self) -> (Map<String, Value>, Map<String, Value>) {
-        let mut single = Map::new();
-        let mut multi: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        for (name, value) in &self.headers {
-            single.insert(name.clone(), Value::String(value.clone()));
-            multi
-                .entry(name.clone())
-                .or_default()
-                .push(Value::String(value.clone()));
-        }
-        (
-            single,
-            multi
-                .into_iter()
-                .map(|(k, v)| (k, Value::Array(v)))
-                .collect(),
-        )
-    }
-
-    fn v1_event(&self, request_id: &str) -> Value {
-        let stage = self.stage.clone().unwrap_or_else(|| "prod".into());
-        let (mut headers, mut multi) = self.multi_headers();
-        for (name, value) in [
-            (
-                "host",
-                "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com".to_string(),
-            ),
-            ("x-forwarded-proto", "https".to_string()),
-            ("x-forwarded-for", self.source_ip.clone()),
-        ] {
-            headers.insert(name.into(), Value::String(value.clone()));
-            multi.insert(name.into(), json!([value]));
-        }
-        let (query, multi_query) = if self.query.is_empty() {
-            (Value::Null, Value::Null)
-        } else {
-            let mut q = Map::new();
-            let mut mq: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-            for (k, v) in &self.query {
-                q.insert(k.clone(), Value::String(v.clone()));
-                mq.entry(k.clone())
-                    .or_default()
-                    .push(Value::String(v.clone()));
-            }
-            (Value::Object(q), json!(mq))
+            source_ip: &self.source_ip,
         };
-        let (body, is_base64) = self.body_fields();
-        json!({
-            "resource": self.path,
-            "path": self.path,
-            "httpMethod": self.method,
-            "headers": headers,
-            "multiValueHeaders": multi,
-            "queryStringParameters": query,
-            "multiValueQueryStringParameters": multi_query,
-            "pathParameters": null,
-            "stageVariables": null,
-            "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "a1b2c3d4e5",
-                "domainName": "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com",
-                "httpMethod": self.method,
-                "identity": { "sourceIp": self.source_ip, "userAgent": "redline-tests" },
-                "path": format!("/{stage}{}", self.path),
-                "protocol": "HTTP/1.1",
-                "requestId": format!("apigw-{request_id}"),
-                "requestTimeEpoch": 1_795_467_600_000u64,
-                "resourceId": "abc123",
-                "resourcePath": self.path,
-                "stage": stage
-            },
-            "body": body,
-            "isBase64Encoded": is_base64
-        })
-    }
-
-    fn alb_event(&self) -> Value {
-        let (mut headers, _) = self.multi_headers();
-        headers.insert(
-            "host".into(),
-            json!("redline-alb-123.us-east-1.elb.amazonaws.com"),
-        );
-        headers.insert("x-forwarded-proto".into(), json!("https"));
-        // The ALB appends the peer it saw; a client may have sent its own entries before.
-        let forwarded = match headers.get("x-forwarded-for") {
-            Some(Value::String(existing)) => format!("{existing}, {}", self.source_ip),
-            _ => self.source_ip.clone(),
+        // A test names the concrete path; no route template, no path parameters.
+        let key = format!("{} {}", self.method, self.path);
+        let route = Route {
+            key: &key,
+            resource: None,
+            path_parameters: &[],
         };
-        headers.insert("x-forwarded-for".into(), Value::String(forwarded));
-        let mut query = Map::new();
-        for (k, v) in &self.query {
-            query.insert(encode(k), Value::String(encode(v)));
-        }
-        let (body, is_base64) = self.body_fields();
-        json!({
-            "requestContext": { "elb": { "targetGroupArn": "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/redline/6d0ecf831eec9f09" } },
-            "httpMethod": self.method,
-            "path": self.path,
-            "queryStringParameters": query,
-            "headers": headers,
-            "body": if body.is_null() { json!("") } else { body },
-            "isBase64Encoded": is_base64
-        })
+        redline_events::event(self.source, &request, &route, &self.platform(request_id))
     }
 }
 
@@ -328,36 +179,28 @@ pub struct TestResponse {
 }
 
 impl TestResponse {
+    /// Reads the answer as API Gateway would (`redline-events`); one it would refuse reads as
+    /// status 0 with no headers or body, for the assertion to show it whole.
     pub fn from_lambda_json(raw: Value) -> Self {
-        let status = raw["statusCode"].as_u64().unwrap_or(0) as u16;
-        let mut headers = BTreeMap::new();
-        if let Some(map) = raw["headers"].as_object() {
-            for (k, v) in map {
-                headers.insert(k.to_ascii_lowercase(), v.as_str().unwrap_or("").to_string());
-            }
-        }
-        if let Some(map) = raw["multiValueHeaders"].as_object() {
-            for (k, v) in map {
-                if let Some(first) = v.as_array().and_then(|a| a.first()) {
-                    headers
-                        .entry(k.to_ascii_lowercase())
-                        .or_insert_with(|| first.as_str().unwrap_or("").to_string());
-                }
-            }
-        }
-        let text = match raw["body"].as_str() {
-            Some(text) if raw["isBase64Encoded"].as_bool() == Some(true) => String::from_utf8(
-                base64::engine::general_purpose::STANDARD
-                    .decode(text)
-                    .unwrap_or_default(),
-            )
-            .unwrap_or_default(),
-            Some(text) => text.to_string(),
-            None => String::new(),
+        let parsed = raw
+            .as_object()
+            .and_then(|payload| Response::structured(payload).ok());
+        let Some(parsed) = parsed else {
+            return TestResponse {
+                status: 0,
+                headers: BTreeMap::new(),
+                body: Value::Null,
+                raw,
+            };
         };
+        let mut headers = BTreeMap::new();
+        for (name, value) in parsed.headers {
+            headers.entry(name).or_insert(value);
+        }
+        let text = String::from_utf8(parsed.body).unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
         TestResponse {
-            status,
+            status: parsed.status,
             headers,
             body,
             raw,

@@ -8,7 +8,7 @@ use redline_core::config::{layered, ConfigSource, Secret};
 use redline_core::http::routes::ROUTES;
 use redline_core::needs::{Needs, FUNCTIONS as NEEDS};
 use redline_core::Area;
-use redline_runner::intrinsics::Resolver;
+use redline_template::{intrinsic, Resolver};
 use redline_stores::migrator::Migrator;
 use redline_tests::areas;
 use redline_tests::areas::load_resolved_from;
@@ -53,28 +53,6 @@ fn resources(template: &Value) -> &Mapping {
 
 fn resource_type(resource: &Value) -> &str {
     resource["Type"].as_str().unwrap_or_default()
-}
-
-/// `!Ref X` / `{Ref: X}` and `!Sub ...` / `{"Fn::Sub": ...}`: the function name and argument.
-fn intrinsic(value: &Value) -> Option<(String, &Value)> {
-    match value {
-        Value::Tagged(tagged) => {
-            let tag = tagged.tag.to_string();
-            let name = tag.trim_start_matches('!');
-            let name = if name == "Ref" {
-                name.to_string()
-            } else {
-                format!("Fn::{name}")
-            };
-            Some((name, &tagged.value))
-        }
-        Value::Mapping(map) if map.len() == 1 => {
-            let (key, argument) = map.iter().next()?;
-            let key = key.as_str()?;
-            (key == "Ref" || key.starts_with("Fn::")).then(|| (key.to_string(), argument))
-        }
-        _ => None,
-    }
 }
 
 fn ref_target(value: &Value) -> Option<&str> {
@@ -161,28 +139,8 @@ fn referenced_names(value: &Value, out: &mut BTreeSet<String>) {
     }
 }
 
-/// SAM's `Globals` rule: maps merge key by key, lists concatenate, anything else the resource wins.
-fn merge_globals(global: &Value, local: &Value) -> Value {
-    match (global, local) {
-        (Value::Mapping(g), Value::Mapping(l)) if intrinsic(local).is_none() => {
-            let mut out = g.clone();
-            for (key, value) in l {
-                let merged = match g.get(key) {
-                    Some(base) => merge_globals(base, value),
-                    None => value.clone(),
-                };
-                out.insert(key.clone(), merged);
-            }
-            Value::Mapping(out)
-        }
-        (Value::Sequence(g), Value::Sequence(l)) => {
-            Value::Sequence(g.iter().chain(l.iter()).cloned().collect())
-        }
-        _ => local.clone(),
-    }
-}
-
-/// A function's properties with `Globals.Function` applied, as SAM deploys them.
+/// A function's properties with `Globals.Function` applied, by the template crate's rule (the
+/// one SAM's translator is checked to apply, below).
 fn effective_properties(template: &Value, logical_id: &str) -> Value {
     let resource = &resources(template)[logical_id];
     assert_eq!(
@@ -190,12 +148,8 @@ fn effective_properties(template: &Value, logical_id: &str) -> Value {
         "AWS::Serverless::Function",
         "{logical_id} is not a SAM function"
     );
-    let globals = template["Globals"]["Function"].clone();
-    let own = match &resource["Properties"] {
-        Value::Null => Value::Mapping(Mapping::new()),
-        other => other.clone(),
-    };
-    merge_globals(&globals, &own)
+    redline_template::effective_properties(template, logical_id)
+        .unwrap_or_else(|e| panic!("{logical_id}: {e}"))
 }
 
 fn environment(template: &Value, logical_id: &str) -> BTreeMap<String, Value> {
@@ -1563,31 +1517,13 @@ fn rotation_schedules_invoke_the_rotation_function_with_secrets_managers_permiss
 // What SAM makes of the template.
 
 /// Translates the template with SAM's own translator (the code CloudFormation runs for the
-/// transform) and returns the CloudFormation JSON. `CodeUri` becomes an S3 URI, as after
-/// `sam build` and `sam package`.
+/// transform) through `scripts/sam-transform.py`, and returns the CloudFormation JSON. Each local
+/// `CodeUri` becomes an S3 URI first, as after `sam build` and `sam package`.
 fn translate(parameters: &serde_json::Value) -> serde_json::Value {
-    const SCRIPT: &str = r#"
-import json, sys
-from samtranslator.translator.transform import transform
-from samtranslator.yaml_helper import yaml_parse
-
-template = yaml_parse(open(sys.argv[1]).read())
-template["Globals"]["Function"]["CodeUri"] = "s3://artefacts/redline.zip"
-for resource in template["Resources"].values():
-    if resource["Type"] == "AWS::Serverless::Function":
-        resource.setdefault("Properties", {}).pop("CodeUri", None)
-
-class NoManagedPolicyNames:
-    def load(self):
-        return {}
-
-print(json.dumps(transform(template, json.loads(sys.argv[2]), NoManagedPolicyNames())))
-"#;
     let output = run_offline(
         &tool("python"),
         &[
-            "-c",
-            SCRIPT,
+            "scripts/sam-transform.py",
             "template.yaml",
             &serde_json::to_string(parameters).expect("parameters"),
         ],
@@ -1596,15 +1532,149 @@ print(json.dumps(transform(template, json.loads(sys.argv[2]), NoManagedPolicyNam
     serde_json::from_slice(&output.stdout).expect("the translator prints JSON")
 }
 
+/// Parameters for the translation: those without a default. CloudFormation hands the transform
+/// a CommaDelimitedList as a list.
+fn translation_parameters() -> serde_json::Value {
+    serde_json::json!({
+        "AllowedOrigins": ["https://app.example.com", "https://admin.example.com"],
+        "DatabaseHost": "db.internal",
+        "RedisUrl": "rediss://cache.internal:6379",
+    })
+}
+
+/// Properties SAM copies unchanged from an `AWS::Serverless::Function`, `Globals` merged in, onto
+/// the `AWS::Lambda::Function` it generates (SAM's `_construct_lambda_function`). `Role` too,
+/// when the function names one (else SAM generates `<Id>Role`).
+const PASSED_THROUGH: [&str; 26] = [
+    "Architectures",
+    "CodeSigningConfigArn",
+    "Description",
+    "DurableConfig",
+    "Environment",
+    "EphemeralStorage",
+    "FileSystemConfigs",
+    "FunctionName",
+    "FunctionScalingConfig",
+    "Handler",
+    "ImageConfig",
+    "KmsKeyArn",
+    "Layers",
+    "LoggingConfig",
+    "MemorySize",
+    "PackageType",
+    "PublishToLatestPublished",
+    "RecursiveLoop",
+    "ReservedConcurrentExecutions",
+    "Role",
+    "Runtime",
+    "RuntimeManagementConfig",
+    "SnapStart",
+    "TenancyConfig",
+    "Timeout",
+    "VpcConfig",
+];
+
+/// Properties that do not reach the Lambda function as they are: they become other resources
+/// (`AutoPublishAlias*`: a version and an alias; `Events`: routes and permissions; `Policies`:
+/// a role) or are rewritten (`CodeUri`: `Code`, from the S3 URI `sam-transform.py` put in place
+/// of the local path; `Tags`: a list with SAM's own tag; `Tracing`: `TracingConfig`;
+/// `DeadLetterQueue`: `DeadLetterConfig`). The first is checked through the alias below.
+const NOT_PASSED_THROUGH: [&str; 16] = [
+    "AutoPublishAlias",
+    "AutoPublishAliasAllProperties",
+    "AutoPublishCodeSha256",
+    "CodeUri",
+    "DeadLetterQueue",
+    "DeploymentPreference",
+    "EventInvokeConfig",
+    "Events",
+    "FunctionUrlConfig",
+    "ImageUri",
+    "InlineCode",
+    "Policies",
+    "ProvisionedConcurrencyConfig",
+    "SourceKMSKeyArn",
+    "Tags",
+    "Tracing",
+];
+
+/// What SAM adds to every Lambda function on its own.
+const GENERATED: [&str; 4] = ["Code", "Tags", "TracingConfig", "DeadLetterConfig"];
+
+#[test]
+fn each_functions_merged_properties_are_what_sams_translator_deploys() {
+    let model = redline_template::Template::load(&root().join("template.yaml"))
+        .expect("the template crate reads template.yaml");
+    let cfn = translate(&translation_parameters());
+    let resources = cfn["Resources"].as_object().expect("Resources");
+    let mut differences = Vec::new();
+    for id in FUNCTIONS.iter().copied() {
+        let spec = model.function(id).expect("a function of the model");
+        assert_eq!(
+            spec.properties,
+            effective_properties(&template(), id),
+            "{id}: the model and these tests merge Globals by the same rule"
+        );
+        let merged = redline_template::json::to_json(&spec.properties);
+        let merged = merged.as_object().expect("properties are a map");
+        let lambda = &resources[id];
+        assert_eq!(
+            lambda["Type"], "AWS::Lambda::Function",
+            "{id} after the transform"
+        );
+        let deployed = lambda["Properties"].as_object().expect("Lambda properties");
+
+        for key in merged.keys() {
+            assert!(
+                PASSED_THROUGH.contains(&key.as_str())
+                    || NOT_PASSED_THROUGH.contains(&key.as_str()),
+                "{id}.{key}: classify it in PASSED_THROUGH or NOT_PASSED_THROUGH"
+            );
+        }
+        for key in deployed.keys() {
+            assert!(
+                PASSED_THROUGH.contains(&key.as_str()) || GENERATED.contains(&key.as_str()),
+                "{id}: SAM made a Lambda property {key} that this test does not know"
+            );
+        }
+        for key in PASSED_THROUGH {
+            let mut expected = merged.get(key).cloned();
+            if key == "Role" && expected.is_none() {
+                expected = Some(serde_json::json!({"Fn::GetAtt": [format!("{id}Role"), "Arn"]}));
+            }
+            let actual = deployed.get(key).cloned();
+            if expected != actual {
+                differences.push(format!(
+                    "{id}.{key}:\n  template crate: {}\n  SAM:            {}",
+                    expected.map_or("(absent)".into(), |v| v.to_string()),
+                    actual.map_or("(absent)".into(), |v| v.to_string()),
+                ));
+            }
+        }
+
+        // AutoPublishAlias: the alias SAM makes for the function has the merged name.
+        let alias_name = merged["AutoPublishAlias"]
+            .as_str()
+            .expect("AutoPublishAlias");
+        let alias = &resources[&format!("{id}Alias{alias_name}")];
+        assert_eq!(alias["Type"], "AWS::Lambda::Alias", "{id}'s alias");
+        assert_eq!(alias["Properties"]["Name"], alias_name);
+        assert_eq!(
+            alias["Properties"]["FunctionName"],
+            serde_json::json!({"Ref": id})
+        );
+    }
+    assert!(
+        differences.is_empty(),
+        "the Globals merge differs from SAM's translator:\n{}",
+        differences.join("\n")
+    );
+}
+
 #[test]
 fn sam_translation_keeps_cors_and_sends_every_route_to_the_live_alias() {
     let origins = ["https://app.example.com", "https://admin.example.com"];
-    // CloudFormation hands the transform a CommaDelimitedList as a list.
-    let cfn = translate(&serde_json::json!({
-        "AllowedOrigins": origins,
-        "DatabaseHost": "db.internal",
-        "RedisUrl": "rediss://cache.internal:6379",
-    }));
+    let cfn = translate(&translation_parameters());
     let resources = cfn["Resources"].as_object().expect("Resources");
     let body = &resources["HttpApi"]["Properties"]["Body"];
 

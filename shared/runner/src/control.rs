@@ -1,7 +1,7 @@
 //! Port 3001: `POST /2015-03-31/functions/{name}/invocations` for every function of the template
 //! (as `sam local start-lambda`), and the runner's `/metrics`.
 
-use crate::events::HttpResponse;
+use crate::http::{HttpRequest, HttpResponse};
 use crate::metrics::Metrics;
 use crate::pool::{FunctionPool, Outcome};
 use bytes::Bytes;
@@ -28,7 +28,7 @@ impl Control {
         }
     }
 
-    pub async fn handle(&self, request: crate::events::HttpRequest) -> HttpResponse {
+    pub async fn handle(&self, request: HttpRequest) -> HttpResponse {
         if request.method == "GET" && request.path == "/metrics" {
             return HttpResponse {
                 status: 200,

@@ -1,8 +1,7 @@
 //! A function's process environment: the template's variables, resolved, under the env-vars
 //! files (the shape of `sam local --env-vars`), plus what Lambda itself sets.
 
-use crate::intrinsics::Resolver;
-use crate::template::FunctionSpec;
+use redline_template::{FunctionSpec, Resolver};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -134,6 +133,7 @@ mod tests {
         );
         FunctionSpec {
             logical_id: "AuthFunction".into(),
+            properties: Yaml::Mapping(Default::default()),
             name: Yaml::String("auth".into()),
             binary: "auth".into(),
             memory_mb: 128,

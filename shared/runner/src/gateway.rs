@@ -1,10 +1,11 @@
 //! Port 3000: the template's HTTP API, as API Gateway serves it — routes to functions, the
 //! `$default` route, CORS from `CorsConfiguration`, and the platform's own failure answers.
 
-use crate::events::{self, HttpRequest, HttpResponse, RouteMatch};
+use crate::http::{self, HttpRequest, HttpResponse};
 use crate::pool::{FunctionPool, Outcome};
-use crate::template::{ApiKind, RouteSpec};
 use bytes::Bytes;
+use redline_events::Route;
+use redline_template::{ApiKind, RouteSpec};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -183,18 +184,16 @@ impl Gateway {
         let Some(pool) = self.pools.get(&route.function).cloned() else {
             return HttpResponse::json(500, r#"{"message":"Internal Server Error"}"#);
         };
-        let matched = RouteMatch {
-            route_key: match &route.path {
-                Some(p) => format!("{} {p}", route.method),
-                None => "$default".into(),
-            },
+        let route_key = match &route.path {
+            Some(p) => format!("{} {p}", route.method),
+            None => "$default".into(),
+        };
+        let matched = Route {
+            key: &route_key,
             resource: route.path.as_deref(),
-            path_parameters: params,
+            path_parameters: &params,
         };
-        let event = match route.kind {
-            ApiKind::Http => events::v2_event(&request, &matched, self.port),
-            ApiKind::Rest => events::v1_event(&request, &matched),
-        };
+        let event = http::event(route.kind, &request, &matched, self.port);
         let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialise"));
         // The invocation runs on: past the integration limit only the client stops waiting.
         let invocation = tokio::spawn(async move { pool.invoke(payload).await });
@@ -204,13 +203,8 @@ impl Gateway {
             Err(_) => return platform_error(route.kind, 503),
         };
         match outcome {
-            Outcome::Success { body, .. } => {
-                let parsed = match route.kind {
-                    ApiKind::Http => events::response_from_v2(&body),
-                    ApiKind::Rest => events::response_from_v1(&body),
-                };
-                parsed.unwrap_or_else(|_| platform_error(route.kind, 500))
-            }
+            Outcome::Success { body, .. } => http::response(route.kind, &body)
+                .unwrap_or_else(|_| platform_error(route.kind, 500)),
             Outcome::Throttled => HttpResponse::json(429, r#"{"message":"Too Many Requests"}"#),
             Outcome::Timeout { .. } if route.kind == ApiKind::Rest => {
                 platform_error(route.kind, 504)

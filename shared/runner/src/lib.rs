@@ -1,29 +1,27 @@
 //! redline's local runner: reads `template.yaml`, serves its HTTP API on one port (as
 //! `sam local start-api`) and a Lambda invoke API plus `/metrics` on another (as
 //! `sam local start-lambda`), and runs the real function binaries behind them through the
-//! Lambda Runtime API. No Docker.
+//! Lambda Runtime API. No Docker. The template is read by `redline-template`; the events are
+//! built by `redline-events`.
 
 pub mod control;
 pub mod env;
-pub mod events;
 pub mod gateway;
+pub mod http;
 pub mod ids;
-pub mod intrinsics;
 pub mod metrics;
 pub mod pool;
 pub mod runtime_api;
 pub mod server;
-pub mod template;
 
 use env::EnvVarsFile;
-use intrinsics::Resolver;
 use metrics::Metrics;
 use pool::{FunctionConfig, FunctionPool};
+use redline_template::{Resolver, Template};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use template::Template;
 
 /// What the runner is asked to run.
 #[derive(Debug, Clone)]

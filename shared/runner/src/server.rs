@@ -1,6 +1,6 @@
 //! Serving a listener with an async handler over HTTP/1.1 (hyper).
 
-use crate::events::{HttpRequest, HttpResponse};
+use crate::http::{HttpRequest, HttpResponse};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Response;

@@ -1,7 +1,8 @@
-//! Reads what the runner needs from an AWS SAM template: functions (with `Globals` applied),
-//! their HTTP events, the HTTP API's CORS configuration and the template's parameters.
+//! The resource model of an AWS SAM template: functions (with `Globals` applied), their HTTP
+//! events as routes, the HTTP API's CORS configuration, the parameters and the conditions.
 
-use serde_yaml_ng::{Mapping, Value};
+use crate::globals::Globals;
+use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -35,6 +36,8 @@ pub struct RouteSpec {
 #[derive(Debug, Clone)]
 pub struct FunctionSpec {
     pub logical_id: String,
+    /// Every property, `Globals` applied as SAM applies them, intrinsic functions unresolved.
+    pub properties: Value,
     /// `FunctionName` when it resolves to a plain string, else the logical id.
     pub name: Value,
     pub binary: String,
@@ -77,11 +80,12 @@ impl Template {
     pub fn parse(text: &str) -> Result<Self, TemplateError> {
         let root: Value = serde_yaml_ng::from_str(text)
             .map_err(|e| TemplateError::Invalid(format!("not YAML: {e}")))?;
-        let globals = root
-            .get("Globals")
-            .and_then(|g| g.get("Function"))
-            .cloned()
-            .unwrap_or(Value::Mapping(Mapping::new()));
+        Self::from_document(&root)
+    }
+
+    /// The model of a template already read as YAML.
+    pub fn from_document(root: &Value) -> Result<Self, TemplateError> {
+        let globals = Globals::of(root)?;
         let resources = root
             .get("Resources")
             .and_then(Value::as_mapping)
@@ -94,15 +98,13 @@ impl Template {
             let id = id.as_str().unwrap_or_default().to_string();
             match resource.get("Type").and_then(Value::as_str) {
                 Some("AWS::Serverless::Function") => {
-                    let properties = merged(&globals, resource.get("Properties"));
-                    functions.push(function_spec(&id, resource, &properties)?);
+                    let properties = globals.apply(&id, resource)?;
                     routes.extend(routes_of(&id, &properties));
+                    functions.push(function_spec(&id, resource, properties)?);
                 }
                 Some("AWS::Serverless::HttpApi") => {
-                    if let Some(config) = resource
-                        .get("Properties")
-                        .and_then(|p| p.get("CorsConfiguration"))
-                    {
+                    let properties = globals.apply(&id, resource)?;
+                    if let Some(config) = properties.get("CorsConfiguration") {
                         cors = Some(cors_spec(config));
                     }
                 }
@@ -156,34 +158,6 @@ pub fn scalar_string(value: &Value) -> Option<String> {
     }
 }
 
-/// `Globals.Function` under a function's `Properties` (the function wins; environment
-/// variables merge key by key, as SAM does).
-fn merged(globals: &Value, properties: Option<&Value>) -> Value {
-    let mut out = globals.as_mapping().cloned().unwrap_or_default();
-    if let Some(own) = properties.and_then(Value::as_mapping) {
-        for (key, value) in own {
-            let combined = match (out.get(key), value) {
-                (Some(Value::Mapping(base)), Value::Mapping(over))
-                    if key.as_str() == Some("Environment") =>
-                {
-                    let mut env = base.clone();
-                    let base_vars = base.get("Variables").and_then(Value::as_mapping).cloned();
-                    let over_vars = over.get("Variables").and_then(Value::as_mapping).cloned();
-                    let mut vars = base_vars.unwrap_or_default();
-                    for (k, v) in over_vars.unwrap_or_default() {
-                        vars.insert(k, v);
-                    }
-                    env.insert("Variables".into(), Value::Mapping(vars));
-                    Value::Mapping(env)
-                }
-                _ => value.clone(),
-            };
-            out.insert(key.clone(), combined);
-        }
-    }
-    Value::Mapping(out)
-}
-
 fn number(properties: &Value, key: &str, default: u64) -> u64 {
     properties
         .get(key)
@@ -197,7 +171,7 @@ fn number(properties: &Value, key: &str, default: u64) -> u64 {
 fn function_spec(
     id: &str,
     resource: &Value,
-    properties: &Value,
+    properties: Value,
 ) -> Result<FunctionSpec, TemplateError> {
     let binary = resource
         .get("Metadata")
@@ -224,12 +198,13 @@ fn function_spec(
             .unwrap_or_else(|| Value::String(id.to_string())),
         binary,
         // Lambda's defaults when the template says nothing.
-        memory_mb: number(properties, "MemorySize", 128),
-        timeout_s: number(properties, "Timeout", 3),
+        memory_mb: number(&properties, "MemorySize", 128),
+        timeout_s: number(&properties, "Timeout", 3),
         environment,
         reserved_concurrency: properties
             .get("ReservedConcurrentExecutions")
             .and_then(Value::as_u64),
+        properties,
     })
 }
 
@@ -303,6 +278,7 @@ Parameters:
 Globals:
   Function:
     Timeout: 10
+    LoggingConfig: {LogFormat: JSON}
     Environment:
       Variables: {REDLINE_ENV: prod, SHARED: "1"}
 Resources:
@@ -319,6 +295,7 @@ Resources:
     Metadata: {BuildMethod: rust-cargolambda, BuildProperties: {Binary: greeter}}
     Properties:
       MemorySize: 256
+      LoggingConfig: {LogGroup: hello}
       Environment:
         Variables: {OWN: !Ref Secret, REDLINE_ENV: dev}
       Events:
@@ -342,6 +319,10 @@ Resources:
         );
         assert_eq!(hello.environment["SHARED"], Value::String("1".into()));
         assert!(matches!(hello.environment["OWN"], Value::Tagged(_)));
+        assert_eq!(
+            hello.properties["LoggingConfig"],
+            serde_yaml_ng::from_str::<Value>("{LogFormat: JSON, LogGroup: hello}").unwrap()
+        );
         let quiet = template.function("Quiet").unwrap();
         assert_eq!(
             (quiet.binary.as_str(), quiet.memory_mb, quiet.timeout_s),

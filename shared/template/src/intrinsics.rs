@@ -1,11 +1,37 @@
 //! Resolving CloudFormation values locally: `!Ref` of parameters and pseudo parameters, `!Sub`,
 //! `!Join`, `!Select`, `!Split`, and `!If` on the template's conditions (`!Equals`, `!Not`, `!And`,
 //! `!Or`, `!Condition`). Anything AWS computes at deploy time (`!GetAtt`, `!Ref` of a
-//! resource, `!ImportValue`) cannot be known here: it must come from the env-vars file.
+//! resource, `!ImportValue`) cannot be known here: it says so, naming the expression, for the
+//! caller to supply (the runner's env-vars file).
 
-use crate::template::scalar_string;
+use crate::model::scalar_string;
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
+
+/// An intrinsic function in either form, `!Sub x` or `{"Fn::Sub": x}`: its long name (`Ref`,
+/// `Condition`, or `Fn::<Name>`, as CloudFormation and SAM write it) and its argument, as written
+/// (a short-form `!GetAtt R.A` keeps its dotted string). A map of one such key is an intrinsic
+/// function, as SAM decides; anything else is `None`.
+pub fn intrinsic(value: &Value) -> Option<(String, &Value)> {
+    match value {
+        Value::Tagged(tagged) => {
+            let tag = tagged.tag.to_string();
+            let name = tag.trim_start_matches('!');
+            let name = match name {
+                "Ref" | "Condition" => name.to_string(),
+                other => format!("Fn::{other}"),
+            };
+            Some((name, &tagged.value))
+        }
+        Value::Mapping(map) if map.len() == 1 => {
+            let (key, argument) = map.iter().next()?;
+            let key = key.as_str()?;
+            (key == "Ref" || key == "Condition" || key.starts_with("Fn::"))
+                .then(|| (key.to_string(), argument))
+        }
+        _ => None,
+    }
+}
 
 /// Why a value could not be resolved: names the expression to put in the env-vars file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -24,21 +50,10 @@ pub struct Resolver {
 
 impl Resolver {
     pub fn resolve(&self, value: &Value) -> Result<String, Unresolved> {
+        if let Some((name, argument)) = intrinsic(value) {
+            return self.function(name.trim_start_matches("Fn::"), argument);
+        }
         match value {
-            Value::Tagged(tagged) => {
-                let tag = tagged.tag.to_string();
-                self.function(tag.trim_start_matches('!'), &tagged.value)
-            }
-            Value::Mapping(map) if map.len() == 1 => {
-                let (key, inner) = map.iter().next().expect("one entry");
-                match key.as_str() {
-                    Some("Ref") => self.function("Ref", inner),
-                    Some(name) if name.starts_with("Fn::") => {
-                        self.function(name.trim_start_matches("Fn::"), inner)
-                    }
-                    _ => Err(Unresolved(format!("unsupported value {map:?}"))),
-                }
-            }
             Value::Sequence(items) => Ok(items
                 .iter()
                 .map(|item| self.resolve(item))
@@ -103,15 +118,10 @@ impl Resolver {
 
     /// Whether a condition expression (a `Conditions` entry, or a rule's `Assert`) holds.
     pub fn holds(&self, condition: &Value) -> Result<bool, Unresolved> {
-        let (name, argument) = match condition {
-            Value::Tagged(tagged) => (tagged.tag.to_string(), &tagged.value),
-            Value::Mapping(map) if map.len() == 1 => {
-                let (key, inner) = map.iter().next().expect("one entry");
-                (key.as_str().unwrap_or_default().to_string(), inner)
-            }
-            other => return Err(Unresolved(format!("condition {}", describe(other)))),
+        let Some((name, argument)) = intrinsic(condition) else {
+            return Err(Unresolved(format!("condition {}", describe(condition))));
         };
-        let name = name.trim_start_matches('!').trim_start_matches("Fn::");
+        let name = name.trim_start_matches("Fn::");
         let items = argument.as_sequence();
         let all = || items.into_iter().flatten();
         match name {

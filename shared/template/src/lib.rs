@@ -1,0 +1,22 @@
+//! redline's reader of AWS SAM / CloudFormation templates, for the local runner, the tests, the
+//! ops command and the CDK parity check: one model of `template.yaml`, read one way.
+//!
+//! Read in this order:
+//! - [`model`]: the resource model the runner serves (functions, routes, CORS, parameters,
+//!   conditions), built from a template's YAML;
+//! - [`globals`]: SAM's `Globals` rule, the one way a function's properties are merged;
+//! - [`intrinsics`]: intrinsic functions in either form, and the [`Resolver`] that evaluates
+//!   them (and the `Conditions`) for given parameters;
+//! - [`json`]: a template value in CloudFormation's JSON form, to compare with what SAM's
+//!   transform (`scripts/sam-transform.py`) or the CDK produce.
+
+pub mod globals;
+pub mod intrinsics;
+pub mod json;
+pub mod model;
+
+pub use globals::{effective_properties, Globals};
+pub use intrinsics::{intrinsic, Resolver, Unresolved};
+pub use model::{
+    scalar_string, ApiKind, CorsSpec, FunctionSpec, RouteSpec, Template, TemplateError,
+};
