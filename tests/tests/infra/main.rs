@@ -5,3 +5,4 @@
 mod containers;
 mod lambda_artifacts;
 mod linked;
+mod template;
