@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks (release build) against the local PostgreSQL and Redis: `scripts/bench.sh` for all,
-# `scripts/bench.sh runner` for the local runner, `scripts/bench.sh secrets` for Secrets Manager, `scripts/bench.sh <filter>` for criterion ones.
+# `scripts/bench.sh runner` for the local runner, `scripts/bench.sh secrets` for Secrets Manager,
+# `scripts/bench.sh init [BASE_TARGET_DIR]` for each function's size and cold-start init beside the
+# bare lambda_http floor (and beside another build's binaries, e.g. an older commit's),
+# `scripts/bench.sh <filter>` for criterion ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/ensure-services.sh
@@ -9,6 +12,15 @@ case "${1:-all}" in
     # The runner benchmark drives release binaries: build them all first.
     cargo build --release --workspace --bins --locked
     cargo bench -p redline-tests --bench runner --locked ;;
+  init)
+    cargo build --release --workspace --bins --locked
+    new=target/release
+    bins=(floor="$new/hello_floor")
+    for f in greeter health users auth migrate rotate-secret; do
+      [ -n "${2:-}" ] && bins+=("$f-before=$2/release/$f")
+      bins+=("$f=$new/$f")
+    done
+    scripts/bench-init.py --rounds 15 "${bins[@]}" ;;
   secrets)
     # Cold starts with secrets from the moto emulator against plain values: release binaries.
     scripts/install-tools.sh
