@@ -169,7 +169,10 @@ impl FunctionPool {
         let mut instance = Instance { number, child, api };
         let (_, placeholder) = oneshot::channel();
         let started = std::mem::replace(&mut instance.api.started, placeholder);
+        // Biased: a function that reported its init error and then exited has both ready by the
+        // time the exit is seen; the report, sent first, is what Lambda shows.
         let outcome = tokio::select! {
+            biased;
             signal = started => match signal {
                 Ok(Started::Polling) => Ok(()),
                 Ok(Started::InitError(body)) => Err(format!("init error: {}", String::from_utf8_lossy(&body))),

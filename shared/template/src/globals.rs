@@ -1,7 +1,7 @@
 //! SAM's `Globals` rule: how a `Globals.<Section>` entry reaches each `AWS::Serverless::<Section>`
 //! resource, as SAM's translator applies it before anything else (its Globals plugin). The one
 //! rule for the runner, the tests, the ops command and the CDK parity check; it is checked
-//! against SAM's own transform of `template.yaml` (tests/tests/template.rs).
+//! against SAM's own transform of `template.yaml` (tests/tests/infra/template/translator.rs).
 //!
 //! Starting from the resource's `Properties` and the section's values:
 //! - a map on both sides merges key by key, recursively; the resource's keys come after the
