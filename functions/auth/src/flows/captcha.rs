@@ -11,7 +11,7 @@ use redline_crypto::random;
 use serde::Deserialize;
 use serde_json::json;
 
-pub async fn captcha(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
+pub(super) async fn captcha(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
     let incoming = input.incoming;
     let kind = incoming
         .query_param("captcha_type")
@@ -55,12 +55,12 @@ pub async fn captcha(state: &State, input: &Input<'_>) -> Result<Reply, ApiError
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub(super) struct VerifyBody {
+struct VerifyBody {
     captcha_id: String,
     captcha_code: String,
 }
 
-pub async fn captcha_verify(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
+pub(super) async fn captcha_verify(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
     let body: VerifyBody = input.body()?;
     if body.captcha_id.is_empty() {
         return Err(ApiError::CaptchaIdRequired);

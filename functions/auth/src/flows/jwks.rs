@@ -4,6 +4,6 @@ use super::State;
 use redline_core::error::ApiError;
 use redline_core::http::Reply;
 
-pub fn jwks(state: &State) -> Result<Reply, ApiError> {
+pub(super) fn jwks(state: &State) -> Result<Reply, ApiError> {
     Ok(Reply::ok(state.tokens().keys().jwks().clone()))
 }

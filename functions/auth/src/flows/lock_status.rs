@@ -6,7 +6,7 @@ use redline_core::error::ApiError;
 use redline_core::http::{Input, Reply};
 use serde_json::json;
 
-pub async fn lock_status(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
+pub(super) async fn lock_status(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
     let raw = input.param("identifier");
     let subject = resolve(state, &raw).await?.subject;
     let lock = lockout(state).state(&subject).await?;

@@ -19,7 +19,7 @@ use serde_json::json;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub(super) struct LoginBody {
+struct LoginBody {
     username: String,
     password: String,
     captcha_id: String,
@@ -33,7 +33,7 @@ pub(super) async fn resolve(state: &State, raw: &str) -> Result<LoginSubject, Ap
     Ok(login::resolve(&accounts, &state.blind_index(), raw).await?)
 }
 
-pub async fn login(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
+pub(super) async fn login(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
     let body: LoginBody = input.body()?;
     if body.username.trim().is_empty() {
         return Err(ApiError::Validation {
@@ -79,7 +79,7 @@ pub async fn login(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> 
 }
 
 /// Password, then TOTP. Unknown identifiers cost the same as known ones (a dummy hash).
-pub(super) async fn check_credentials(
+async fn check_credentials(
     state: &State,
     account: Option<Account>,
     body: &LoginBody,
@@ -127,7 +127,7 @@ pub(super) async fn check_login_totp(
 
 /// After a successful login: a bcrypt or outdated hash is replaced and personal data sealed
 /// under an old key is re-encrypted under the current one.
-pub(super) async fn refresh_stored_credentials(
+async fn refresh_stored_credentials(
     state: &State,
     account: &Account,
     password: &str,
@@ -156,10 +156,7 @@ pub(super) async fn refresh_stored_credentials(
 }
 
 /// A new refresh family and its first token pair.
-pub(super) async fn start_session(
-    state: &State,
-    account: &Account,
-) -> Result<serde_json::Value, ApiError> {
+async fn start_session(state: &State, account: &Account) -> Result<serde_json::Value, ApiError> {
     let tokens = state.tokens();
     let family = random::id128();
     let family_expires = now_secs() + tokens.session_max.as_secs();

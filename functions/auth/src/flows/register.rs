@@ -11,7 +11,7 @@ use serde_json::json;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub(super) struct RegisterBody {
+struct RegisterBody {
     username: String,
     password: String,
     email: String,
@@ -20,7 +20,7 @@ pub(super) struct RegisterBody {
     captcha_code: String,
 }
 
-pub async fn register(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
+pub(super) async fn register(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
     let body: RegisterBody = input.body()?;
     let email = identity::normalise_email(&body.email);
     let phone_raw = body
@@ -96,7 +96,7 @@ pub async fn register(state: &State, input: &Input<'_>) -> Result<Reply, ApiErro
     }
 }
 
-pub(super) fn taken_error(taken: Taken) -> ApiError {
+fn taken_error(taken: Taken) -> ApiError {
     match taken {
         Taken::Username => ApiError::UserExists,
         Taken::Email => ApiError::EmailExists,

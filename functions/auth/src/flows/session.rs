@@ -11,7 +11,7 @@ use redline_tokens::{Subject, TokenKind};
 use serde::Deserialize;
 use serde_json::json;
 
-pub async fn logout(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
+pub(super) async fn logout(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
     let claims = authenticate(state, input.incoming).await?;
     let account = account_of(state, &claims).await?;
     Sessions { db: state.db() }.revoke_all(account.id).await?;
@@ -21,12 +21,12 @@ pub async fn logout(state: &State, input: &Input<'_>) -> Result<Reply, ApiError>
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub(super) struct RefreshBody {
+struct RefreshBody {
     refresh_token: String,
 }
 
 /// Needs no Redis: the family row in PostgreSQL is the whole truth of a session.
-pub async fn refresh(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
+pub(super) async fn refresh(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
     let body: RefreshBody = input.body()?;
     let presented = body.refresh_token.trim();
     if presented.is_empty() {

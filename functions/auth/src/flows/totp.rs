@@ -12,11 +12,11 @@ use serde_json::json;
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub(super) struct SetupBody {
+struct SetupBody {
     code: String,
 }
 
-pub async fn totp_setup(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
+pub(super) async fn totp_setup(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
     let body: SetupBody = input.body()?;
     let claims = authenticate(state, input.incoming).await?;
     let account = account_of(state, &claims).await?;
@@ -46,11 +46,11 @@ pub async fn totp_setup(state: &State, input: &Input<'_>) -> Result<Reply, ApiEr
 
 #[derive(Deserialize, Default)]
 #[serde(default)]
-pub(super) struct EnableBody {
+struct EnableBody {
     code: String,
 }
 
-pub async fn totp_enable(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
+pub(super) async fn totp_enable(state: &State, input: &Input<'_>) -> Result<Reply, ApiError> {
     let body: EnableBody = input.body()?;
     let claims = authenticate(state, input.incoming).await?;
     let account = account_of(state, &claims).await?;
