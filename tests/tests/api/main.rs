@@ -9,7 +9,6 @@ mod fixtures_parse;
 mod hardening;
 mod health;
 mod login;
-mod logs;
 mod register;
 mod servers;
 mod storage;
