@@ -4,7 +4,6 @@
 
 use futures_util::future::BoxFuture;
 use lambda_http::{Body, Request, Response};
-use redline_accounts::{AccountState, Verifying};
 use redline_auth::Auth;
 use redline_core::config::{layered, Config, ConfigError, ConfigSource, Layered};
 use redline_core::http::{App as AreaApp, Function};
@@ -53,14 +52,14 @@ impl App {
 pub fn build(config: Config, area: Area) -> Result<App, ConfigError> {
     Ok(match area {
         Area::Auth => {
-            let state = AccountState::build(config)?;
-            let db = state.db().clone();
-            App::of(Auth::new(state), Some(db))
+            let auth = Auth::build(config)?;
+            let db = auth.0.db().clone();
+            App::of(auth, Some(db))
         }
         Area::Users => {
-            let state = AccountState::<Verifying>::build(config)?;
-            let db = state.db().clone();
-            App::of(Users(state), Some(db))
+            let users = Users::build(config)?;
+            let db = users.0.db().clone();
+            App::of(users, Some(db))
         }
         Area::Greeter => App::of(Greeter::build(config)?, None),
         Area::Health => {
@@ -75,8 +74,8 @@ pub fn build(config: Config, area: Area) -> Result<App, ConfigError> {
 pub async fn open(layered: Layered, area: Area) -> Result<(), InitError> {
     let reach = redline_secrets_aws::REACH;
     match area {
-        Area::Auth => drop(AccountState::<redline_auth::Signing>::open(layered, reach).await?),
-        Area::Users => drop(AccountState::<Verifying>::open(layered, reach).await?),
+        Area::Auth => drop(Auth::open(layered, reach).await?),
+        Area::Users => drop(Users::open(layered, reach).await?),
         Area::Greeter => drop(Greeter::open(layered).await?),
         Area::Health => drop(Health::open(layered, reach).await?),
     }

@@ -9,7 +9,9 @@ mod flows;
 
 use redline_accounts::state::required;
 use redline_accounts::{AccountState, KeyKind};
-use redline_core::config::{Config, ConfigError, TokenConfig};
+use redline_core::config::{Config, ConfigError, Layered, TokenConfig};
+use redline_core::init_error::InitError;
+use redline_core::secrets::Reach;
 use redline_core::startup::Configured;
 use redline_core::Area;
 use redline_tokens::KeySet;
@@ -39,6 +41,16 @@ impl Auth {
     pub fn new(state: State) -> Self {
         state.passwords.warm_up();
         Auth(state)
+    }
+
+    /// From a configuration of plain values (tests).
+    pub fn build(config: Config) -> Result<Self, ConfigError> {
+        Ok(Self::new(State::build(config)?))
+    }
+
+    /// Cold start: fetches its secrets (one batch) and builds the state.
+    pub async fn open(layered: Layered, reach: Reach) -> Result<Self, InitError> {
+        Ok(Self::new(State::open(layered, reach).await?))
     }
 }
 

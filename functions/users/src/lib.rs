@@ -5,10 +5,13 @@ use redline_accounts::accounts::Accounts;
 use redline_accounts::identity::{mask_email, mask_phone};
 use redline_accounts::{account_of, as_attempt, authenticate, revocations};
 use redline_accounts::{AccountState, Verifying};
+use redline_core::config::{Config, ConfigError, Layered};
 use redline_core::error::ApiError;
 use redline_core::http::routes::RouteId;
 use redline_core::http::{Function, Input, Reply};
-use redline_core::secrets::Freshness;
+use redline_core::init_error::InitError;
+use redline_core::secrets::{Freshness, Reach};
+use redline_core::startup::Configured;
 use redline_core::Area;
 use redline_crypto::password::Verdict;
 use serde::Deserialize;
@@ -18,6 +21,18 @@ use serde_json::json;
 pub struct Users(pub AccountState<Verifying>);
 
 pub type State = AccountState<Verifying>;
+
+impl Users {
+    /// From a configuration of plain values (tests).
+    pub fn build(config: Config) -> Result<Self, ConfigError> {
+        Ok(Users(State::build(config)?))
+    }
+
+    /// Cold start: fetches its secrets (one batch) and builds the state.
+    pub async fn open(layered: Layered, reach: Reach) -> Result<Self, InitError> {
+        Ok(Users(State::open(layered, reach).await?))
+    }
+}
 
 impl Function for Users {
     const AREA: Area = Area::Users;
@@ -35,8 +50,8 @@ impl Function for Users {
     }
 }
 
-impl redline_core::startup::Configured for Users {
-    fn config(&self) -> &redline_core::config::Config {
+impl Configured for Users {
+    fn config(&self) -> &Config {
         &self.0.config
     }
 }

@@ -95,3 +95,48 @@ impl Backend for NotLinked {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn settings(local_file: Option<&str>) -> SecretsConfig {
+        SecretsConfig {
+            ttl: Duration::from_secs(300),
+            grace: Duration::from_secs(3600),
+            refetch_interval: Duration::from_secs(30),
+            timeout: Duration::from_secs(2),
+            local_file: local_file.map(str::to_string),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_function_without_secrets_manager_refuses_a_reference_naming_it() {
+        let backend = Reach::LocalOnly.backend(&settings(None)).await;
+        let ids = vec!["arn:aws:secretsmanager:us-east-1:1:secret:db".to_string()];
+        let error = backend.fetch(&ids).await.unwrap_err();
+        assert!(matches!(error, SecretsError::NotLinked { .. }), "{error}");
+        assert!(error.to_string().contains(&ids[0]), "{error}");
+    }
+
+    #[tokio::test]
+    async fn a_local_file_serves_even_a_function_without_secrets_manager() {
+        let path =
+            std::env::temp_dir().join(format!("redline-secrets-{}.json", std::process::id()));
+        std::fs::write(&path, r#"{"db": {"password": "p"}, "plain": "text"}"#).unwrap();
+        let backend = Reach::LocalOnly
+            .backend(&settings(Some(path.to_str().unwrap())))
+            .await;
+        assert_eq!(backend.kind(), "file");
+        let values = backend.fetch(&["db".into(), "plain".into()]).await.unwrap();
+        assert_eq!(values["db"].text.expose(), r#"{"password":"p"}"#);
+        assert_eq!(values["plain"].text.expose(), "text");
+        let missing = backend.fetch(&["nope".into()]).await.unwrap_err();
+        assert!(
+            matches!(missing, SecretsError::NotFound { .. }),
+            "{missing}"
+        );
+        std::fs::remove_file(path).unwrap();
+    }
+}

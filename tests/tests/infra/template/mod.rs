@@ -535,30 +535,20 @@ fn secret_arn(name: &str) -> String {
 /// parameters: each parameter's value (explicit, else its default; none without either) and
 /// each secret resource's ARN as what `!Ref` of it gives.
 fn deployed_resolver(template: &Value, params: &HashMap<&str, String>) -> Resolver {
-    let mut parameters = BTreeMap::new();
-    for (name, parameter) in template["Parameters"].as_mapping().into_iter().flatten() {
-        let Some(name) = name.as_str() else { continue };
-        let default = &parameter["Default"];
-        let value = params.get(name).cloned().or_else(|| {
-            default
-                .as_str()
-                .map(str::to_string)
-                .or_else(|| default.as_u64().map(|n| n.to_string()))
-        });
-        parameters.insert(name.to_string(), value);
+    // The template reader's parameters (with their defaults) and conditions, as the runner reads
+    // them; then the deploy's values and each secret resource as its ARN.
+    let model = redline_template::Template::load(&root().join("template.yaml"))
+        .expect("template.yaml reads");
+    let mut parameters = model.parameters;
+    for (name, value) in params {
+        parameters.insert(name.to_string(), Some(value.clone()));
     }
     for secret in secret_resources(template) {
         parameters.insert(secret.clone(), Some(secret_arn(&secret)));
     }
-    let conditions = template["Conditions"]
-        .as_mapping()
-        .into_iter()
-        .flatten()
-        .filter_map(|(name, condition)| Some((name.as_str()?.to_string(), condition.clone())))
-        .collect();
     Resolver {
         parameters,
-        conditions,
+        conditions: model.conditions,
         region: "us-east-1".into(),
         account_id: "123456789012".into(),
         stack_name: "redline".into(),
