@@ -2,5 +2,6 @@
 //! CloudWatch Logs turns into metrics (and the local runner into Prometheus series).
 
 pub mod catalogue;
+pub mod prometheus;
 
 pub use catalogue::{Metric, Unit};
