@@ -7,16 +7,20 @@
 //! - [`globals`]: SAM's `Globals` rule, the one way a function's properties are merged;
 //! - [`intrinsics`]: intrinsic functions in either form, and the [`Resolver`] that evaluates
 //!   them (and the `Conditions`) for given parameters;
+//! - [`logging`]: a function's `LoggingConfig`, resolved with Lambda's defaults (the format and
+//!   the log levels the runner filters by and hands to the function);
 //! - [`json`]: a template value in CloudFormation's JSON form, to compare with what SAM's
 //!   transform (`scripts/sam-transform.py`) or the CDK produce.
 
 pub mod globals;
 pub mod intrinsics;
 pub mod json;
+pub mod logging;
 pub mod model;
 
 pub use globals::{effective_properties, Globals};
 pub use intrinsics::{intrinsic, Resolver, Unresolved};
+pub use logging::{LogFormat, LogLevel, Logging, LoggingSpec};
 pub use model::{
     scalar_string, ApiKind, CorsSpec, FunctionSpec, RouteSpec, Template, TemplateError,
 };

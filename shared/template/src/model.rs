@@ -2,6 +2,7 @@
 //! events as routes, the HTTP API's CORS configuration, the parameters and the conditions.
 
 use crate::globals::Globals;
+use crate::logging::LoggingSpec;
 use serde_yaml_ng::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -46,6 +47,13 @@ pub struct FunctionSpec {
     /// Template values, intrinsic functions unresolved.
     pub environment: BTreeMap<String, Value>,
     pub reserved_concurrency: Option<u64>,
+}
+
+impl FunctionSpec {
+    /// The function's `LoggingConfig`, `Globals` applied, intrinsic functions unresolved.
+    pub fn logging(&self) -> LoggingSpec {
+        LoggingSpec::of(&self.properties)
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
