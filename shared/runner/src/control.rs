@@ -1,9 +1,10 @@
-//! Port 3001: `POST /2015-03-31/functions/{name}/invocations` for every function of the template
-//! (as `sam local start-lambda`), and the runner's `/metrics`.
+//! Port 3001, loopback only: `POST /2015-03-31/functions/{name}/invocations` for every function
+//! of the template (as `sam local start-lambda`), and the runner's `/metrics`.
 
 use crate::http::{HttpRequest, HttpResponse};
 use crate::metrics::Metrics;
 use crate::pool::{FunctionPool, Outcome};
+use crate::trace::Trace;
 use bytes::Bytes;
 use serde_json::json;
 use std::collections::HashMap;
@@ -29,12 +30,8 @@ impl Control {
     }
 
     pub async fn handle(&self, request: HttpRequest) -> HttpResponse {
-        if request.method == "GET" && request.path == "/metrics" {
-            return HttpResponse {
-                status: 200,
-                headers: vec![("content-type".into(), "text/plain; version=0.0.4".into())],
-                body: Bytes::from(self.metrics.render()),
-            };
+        if request.path == "/metrics" {
+            return crate::scrape::metrics(&self.metrics, &request);
         }
         let name = request
             .path
@@ -61,7 +58,12 @@ impl Control {
             request.body
         };
         let timeout = pool.config.timeout.as_secs_f64();
-        let outcome = pool.invoke(payload).await;
+        // Lambda's Invoke continues the caller's trace when it sends one.
+        let trace = Trace::continuing(redline_events::request::header(
+            &request.headers,
+            "x-amzn-trace-id",
+        ));
+        let outcome = pool.invoke(payload, &trace).await;
         invoke_response(outcome, timeout)
     }
 }

@@ -3,6 +3,7 @@
 
 use crate::http::{self, HttpRequest, HttpResponse};
 use crate::pool::{FunctionPool, Outcome};
+use crate::trace::Trace;
 use bytes::Bytes;
 use redline_events::Route;
 use redline_template::{ApiKind, RouteSpec};
@@ -175,7 +176,7 @@ impl Gateway {
         response
     }
 
-    async fn route(&self, request: HttpRequest) -> HttpResponse {
+    async fn route(&self, mut request: HttpRequest) -> HttpResponse {
         let path = request.path.clone();
         let Some((index, params)) = self.find(&request.method, &path) else {
             return HttpResponse::json(404, r#"{"message":"Not Found"}"#);
@@ -193,10 +194,11 @@ impl Gateway {
             resource: route.path.as_deref(),
             path_parameters: &params,
         };
+        let trace = traced(&mut request);
         let event = http::event(route.kind, &request, &matched, self.port);
         let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialise"));
         // The invocation runs on: past the integration limit only the client stops waiting.
-        let invocation = tokio::spawn(async move { pool.invoke(payload).await });
+        let invocation = tokio::spawn(async move { pool.invoke(payload, &trace).await });
         let outcome = match tokio::time::timeout(self.integration_timeout, invocation).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => return platform_error(route.kind, 500),
@@ -212,6 +214,20 @@ impl Gateway {
             _ => platform_error(route.kind, 500),
         }
     }
+}
+
+/// The request's trace, continuing its `X-Amzn-Trace-Id` Root when it has one, and the header
+/// as API Gateway passes it to the function in the event (replacing the client's).
+fn traced(request: &mut HttpRequest) -> Trace {
+    let incoming = redline_events::request::header(&request.headers, "x-amzn-trace-id");
+    let trace = Trace::continuing(incoming);
+    request
+        .headers
+        .retain(|(name, _)| name != "x-amzn-trace-id");
+    request
+        .headers
+        .push(("x-amzn-trace-id".into(), trace.event_header()));
+    trace
 }
 
 /// What API Gateway itself answers when the integration fails.

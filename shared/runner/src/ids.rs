@@ -26,6 +26,16 @@ pub fn now_ms() -> u64 {
     (now_ns() / 1_000_000) as u64
 }
 
+/// `digits` random lower-case hexadecimal digits (trace ids).
+pub fn hex(digits: usize) -> String {
+    let mut out = String::with_capacity(digits + 16);
+    while out.len() < digits {
+        out.push_str(&format!("{:016x}", random_u64()));
+    }
+    out.truncate(digits);
+    out
+}
+
 /// A version-4-shaped UUID, as Lambda and API Gateway request ids look.
 pub fn uuid() -> String {
     let (a, b) = (random_u64(), random_u64());
@@ -50,5 +60,17 @@ mod tests {
         let parts: Vec<usize> = a.split('-').map(str::len).collect();
         assert_eq!(parts, vec![8, 4, 4, 4, 12]);
         assert_eq!(&a[14..15], "4");
+    }
+
+    #[test]
+    fn hex_has_the_length_asked() {
+        for digits in [0, 16, 24, 40] {
+            let h = hex(digits);
+            assert_eq!(h.len(), digits);
+            assert!(h
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        }
+        assert_ne!(hex(24), hex(24));
     }
 }

@@ -5,17 +5,27 @@
 //! built by `redline-events`.
 
 pub mod control;
+pub mod emf;
 pub mod env;
 pub mod gateway;
 pub mod http;
 pub mod ids;
+pub mod log_filter;
+pub mod memory;
 pub mod metrics;
+pub mod output;
 pub mod pool;
 pub mod runtime_api;
+pub mod scrape;
+pub mod series;
 pub mod server;
+pub mod trace;
+
+pub use metrics::{exposed_series, OWN_SERIES};
 
 use env::EnvVarsFile;
 use metrics::Metrics;
+use output::EmfLog;
 use pool::{FunctionConfig, FunctionPool};
 use redline_template::{Resolver, Template};
 use std::collections::{BTreeMap, HashMap};
@@ -33,6 +43,8 @@ pub struct Settings {
     pub max_instances: usize,
     pub region: String,
     pub integration_timeout: Duration,
+    /// `--emf-log`: where every folded EMF document is appended.
+    pub emf_log: Option<PathBuf>,
 }
 
 /// Everything resolved from the template: one pool per function, the routes and CORS.
@@ -61,9 +73,17 @@ impl Stack {
             stack_name: "redline-local".into(),
         };
         let metrics = Arc::new(Metrics::default());
+        let emf_log = match &settings.emf_log {
+            Some(path) => Some(Arc::new(EmfLog::open(path)?)),
+            None => None,
+        };
         let mut pools = HashMap::new();
         for spec in &template.functions {
             let environment = env::function_environment(spec, &resolver, &files)?;
+            let logging = spec
+                .logging()
+                .resolve(&resolver)
+                .map_err(|e| format!("{}: {e}", spec.logical_id))?;
             let name = resolver
                 .resolve(&spec.name)
                 .unwrap_or_else(|_| spec.logical_id.clone());
@@ -89,10 +109,11 @@ impl Stack {
                     .max(1),
                 region: settings.region.clone(),
                 account_id: resolver.account_id.clone(),
+                logging,
             };
             pools.insert(
                 spec.logical_id.clone(),
-                Arc::new(FunctionPool::new(config, metrics.clone())),
+                Arc::new(FunctionPool::new(config, metrics.clone(), emf_log.clone())),
             );
         }
         let cors = match &template.cors {

@@ -1,7 +1,7 @@
 //! `redline-local`: the template-driven local runner. See the crate documentation.
 
 use clap::Parser;
-use redline_runner::{server, Settings, Stack};
+use redline_runner::{scrape, server, Settings, Stack};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,15 +23,22 @@ struct Args {
     /// Where the function binaries are (named as the template's BuildProperties.Binary).
     #[arg(long, default_value = "target/release")]
     bin_dir: PathBuf,
-    /// Address to listen on.
+    /// Address the HTTP API and the metrics port listen on (the invoke port is always loopback).
     #[arg(long, default_value = "127.0.0.1")]
     host: String,
     /// The HTTP API port (as `sam local start-api`).
     #[arg(long, default_value_t = 3000)]
     port: u16,
-    /// The Lambda invoke API and /metrics port (as `sam local start-lambda`).
+    /// The Lambda invoke API and /metrics port (as `sam local start-lambda`), on 127.0.0.1 only:
+    /// whoever reaches it can invoke any function.
     #[arg(long, default_value_t = 3001)]
     invoke_port: u16,
+    /// Also serve the read-only GET /metrics, and nothing else, on this port of --host.
+    #[arg(long)]
+    metrics_port: Option<u16>,
+    /// Append every EMF document the functions print (folded into /metrics), one a line.
+    #[arg(long)]
+    emf_log: Option<PathBuf>,
     /// Template parameters, `Name=Value`.
     #[arg(long = "parameter-overrides", value_parser = parse_pair)]
     parameter_overrides: Vec<(String, String)>,
@@ -47,6 +54,9 @@ struct Args {
     #[arg(long)]
     healthcheck: Option<String>,
 }
+
+/// The invoke port's address, whatever --host says.
+const LOOPBACK: &str = "127.0.0.1";
 
 fn parse_pair(text: &str) -> Result<(String, String), String> {
     text.split_once('=')
@@ -73,6 +83,7 @@ async fn main() {
         max_instances: args.max_instances.max(1),
         region: args.region.clone(),
         integration_timeout: std::time::Duration::from_secs(args.integration_timeout.max(1)),
+        emf_log: args.emf_log.clone(),
     };
     let stack = match Stack::build(&settings, args.port) {
         Ok(stack) => Arc::new(stack),
@@ -81,15 +92,18 @@ async fn main() {
             std::process::exit(2);
         }
     };
-    let bind = |port: u16| {
-        let host = args.host.clone();
-        async move {
-            tokio::net::TcpListener::bind((host.as_str(), port))
-                .await
-                .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))
+    let scrape = async {
+        match args.metrics_port {
+            Some(port) => listen(&args.host, port).await.map(Some),
+            None => Ok(None),
         }
     };
-    let (api, invoke) = match tokio::try_join!(bind(args.port), bind(args.invoke_port)) {
+    let listeners = tokio::try_join!(
+        listen(&args.host, args.port),
+        listen(LOOPBACK, args.invoke_port),
+        scrape,
+    );
+    let (api, invoke, scrape) = match listeners {
         Ok(listeners) => listeners,
         Err(error) => {
             eprintln!("redline-local: {error}");
@@ -112,12 +126,25 @@ async fn main() {
             async move { stack.control.handle(request).await }
         }),
     ));
+    let scrape_server = scrape.map(|listener| {
+        let stack = stack.clone();
+        tokio::spawn(server::serve(
+            listener,
+            Arc::new(move |request| {
+                let stack = stack.clone();
+                async move { scrape::handle(&stack.metrics, &request) }
+            }),
+        ))
+    });
+    let metrics_port = match args.metrics_port {
+        Some(port) => format!(", /metrics also on http://{}:{port}", args.host),
+        None => String::new(),
+    };
     eprintln!(
-        "redline-local: {} functions; HTTP API on http://{}:{}, invoke API and /metrics on http://{}:{} (ready in {:.1} ms)",
+        "redline-local: {} functions; HTTP API on http://{}:{}, invoke API and /metrics on http://{LOOPBACK}:{}{metrics_port} (ready in {:.1} ms)",
         stack.pools.len(),
         args.host,
         args.port,
-        args.host,
         args.invoke_port,
         started.elapsed().as_secs_f64() * 1000.0
     );
@@ -125,8 +152,17 @@ async fn main() {
     eprintln!("redline-local: stopping");
     api_server.abort();
     invoke_server.abort();
+    if let Some(server) = scrape_server {
+        server.abort();
+    }
     stack.shutdown();
     // Busy instances are killed when their invocation tasks are dropped with the runtime.
+}
+
+async fn listen(host: &str, port: u16) -> Result<tokio::net::TcpListener, String> {
+    tokio::net::TcpListener::bind((host, port))
+        .await
+        .map_err(|e| format!("cannot listen on {host}:{port}: {e}"))
 }
 
 async fn wait_for_shutdown() {

@@ -1,131 +1,347 @@
-//! The runner's own counters, served as Prometheus text on the invoke port's `/metrics`.
+//! What `/metrics` serves: the runner's own `redline_local_*` series (invocations, cold starts,
+//! instances, init and invocation durations, peak memory against `MemorySize`, the EMF and log
+//! lines it handled) and the series folded from the functions' EMF documents.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
+use crate::emf;
+use crate::series::{labels, Registry};
+use redline_core::metrics::prometheus::{kind_of, series_name, Kind};
+use redline_core::metrics::Metric;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
-#[derive(Default, Clone)]
-struct FunctionMetrics {
-    invocations: BTreeMap<&'static str, u64>,
-    cold_starts: u64,
-    init_seconds: f64,
-    duration_seconds: f64,
-    durations: u64,
-    instances: i64,
+const INVOCATIONS: &str = "redline_local_invocations_total";
+const COLD_STARTS: &str = "redline_local_cold_starts_total";
+const INIT_DURATION: &str = "redline_local_init_duration_seconds";
+const INVOCATION_DURATION: &str = "redline_local_invocation_duration_seconds";
+const INSTANCES: &str = "redline_local_instances";
+const MAX_RSS: &str = "redline_local_instance_max_rss_bytes";
+const MEMORY_SIZE: &str = "redline_local_memory_size_bytes";
+const EMF_DOCUMENTS: &str = "redline_local_emf_documents_total";
+const EMF_REJECTED: &str = "redline_local_emf_rejected_total";
+const LINES_FILTERED: &str = "redline_local_log_lines_filtered_total";
+
+/// The runner's own families: name, kind, help. Every one is labelled `function` (the
+/// template's logical id); invocations also `outcome`.
+const OWN: [(&str, Kind, &str); 10] = [
+    (INVOCATIONS, Kind::Counter, "Invocations by outcome."),
+    (COLD_STARTS, Kind::Counter, "Instances started."),
+    (
+        INIT_DURATION,
+        Kind::Histogram,
+        "Time from spawn to the instance's first poll of /next.",
+    ),
+    (
+        INVOCATION_DURATION,
+        Kind::Histogram,
+        "Time from hand-off to the function's answer.",
+    ),
+    (INSTANCES, Kind::Gauge, "Live instances."),
+    (
+        MAX_RSS,
+        Kind::Gauge,
+        "Peak resident memory (VmHWM) of the function's instances since the runner started.",
+    ),
+    (
+        MEMORY_SIZE,
+        Kind::Gauge,
+        "The template's MemorySize, in bytes.",
+    ),
+    (
+        EMF_DOCUMENTS,
+        Kind::Counter,
+        "EMF documents folded into series.",
+    ),
+    (
+        EMF_REJECTED,
+        Kind::Counter,
+        "Lines with _aws.CloudWatchMetrics that are not valid EMF: echoed, not folded.",
+    ),
+    (
+        LINES_FILTERED,
+        Kind::Counter,
+        "Lines dropped by Lambda's log-level filter (ApplicationLogLevel in JSON format).",
+    ),
+];
+
+/// Every name the runner's own families expose: histograms with `_bucket`, `_sum` and
+/// `_count` beside the family name.
+pub const OWN_SERIES: &[&str] = &[
+    "redline_local_cold_starts_total",
+    "redline_local_emf_documents_total",
+    "redline_local_emf_rejected_total",
+    "redline_local_init_duration_seconds",
+    "redline_local_init_duration_seconds_bucket",
+    "redline_local_init_duration_seconds_count",
+    "redline_local_init_duration_seconds_sum",
+    "redline_local_instance_max_rss_bytes",
+    "redline_local_instances",
+    "redline_local_invocation_duration_seconds",
+    "redline_local_invocation_duration_seconds_bucket",
+    "redline_local_invocation_duration_seconds_count",
+    "redline_local_invocation_duration_seconds_sum",
+    "redline_local_invocations_total",
+    "redline_local_log_lines_filtered_total",
+    "redline_local_memory_size_bytes",
+];
+
+/// The names of a family as they appear on `/metrics`.
+fn exposed_names(family: &str, kind: Kind) -> Vec<String> {
+    match kind {
+        Kind::Histogram => ["", "_bucket", "_sum", "_count"]
+            .iter()
+            .map(|suffix| format!("{family}{suffix}"))
+            .collect(),
+        _ => vec![family.to_string()],
+    }
 }
 
-#[derive(Default)]
+/// Every family and series name the runner can expose: the core catalogue's metrics folded
+/// from EMF documents of `namespace`, and its own.
+pub fn exposed_series(namespace: &str) -> BTreeSet<String> {
+    let mut names: BTreeSet<String> = OWN_SERIES.iter().map(|name| name.to_string()).collect();
+    for metric in Metric::ALL {
+        let unit = metric.unit().as_str();
+        names.extend(exposed_names(
+            &series_name(namespace, metric.name(), unit),
+            kind_of(unit),
+        ));
+    }
+    names
+}
+
 pub struct Metrics {
-    functions: Mutex<BTreeMap<String, FunctionMetrics>>,
+    registry: Mutex<Registry>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        for (name, kind, help) in OWN {
+            registry.declare(name, kind, help).expect("distinct names");
+        }
+        Metrics {
+            registry: Mutex::new(registry),
+        }
+    }
 }
 
 impl Metrics {
-    fn with(&self, function: &str, update: impl FnOnce(&mut FunctionMetrics)) {
-        let mut functions = self.functions.lock().expect("not poisoned");
-        update(functions.entry(function.to_string()).or_default());
+    fn with(&self, update: impl FnOnce(&mut Registry)) {
+        update(&mut self.registry.lock().expect("not poisoned"));
+    }
+
+    /// A function the runner serves: its `MemorySize`, and its counters at 0.
+    pub fn function(&self, function: &str, memory_mb: u64) {
+        let by = || labels([("function", function)]);
+        self.with(|r| {
+            r.set(MEMORY_SIZE, by(), (memory_mb * 1024 * 1024) as f64);
+            r.shift(INSTANCES, by(), 0.0);
+            for counter in [COLD_STARTS, EMF_DOCUMENTS, EMF_REJECTED, LINES_FILTERED] {
+                r.add(counter, by(), 0.0);
+            }
+        });
     }
 
     pub fn invocation(&self, function: &str, outcome: &'static str, duration: Duration) {
-        self.with(function, |m| {
-            *m.invocations.entry(outcome).or_default() += 1;
-            m.duration_seconds += duration.as_secs_f64();
-            m.durations += 1;
+        self.with(|r| {
+            r.add(
+                INVOCATIONS,
+                labels([("function", function), ("outcome", outcome)]),
+                1.0,
+            );
+            r.observe(
+                INVOCATION_DURATION,
+                labels([("function", function)]),
+                duration.as_secs_f64(),
+            );
         });
     }
 
     pub fn cold_start(&self, function: &str, init: Duration) {
-        self.with(function, |m| {
-            m.cold_starts += 1;
-            m.init_seconds += init.as_secs_f64();
+        self.with(|r| {
+            r.add(COLD_STARTS, labels([("function", function)]), 1.0);
+            r.observe(
+                INIT_DURATION,
+                labels([("function", function)]),
+                init.as_secs_f64(),
+            );
         });
     }
 
     pub fn instances(&self, function: &str, delta: i64) {
-        self.with(function, |m| m.instances += delta);
+        self.with(|r| r.shift(INSTANCES, labels([("function", function)]), delta as f64));
+    }
+
+    /// An instance's peak resident memory, read after an invocation or at its retirement.
+    pub fn peak_rss(&self, function: &str, bytes: u64) {
+        self.with(|r| r.raise(MAX_RSS, labels([("function", function)]), bytes as f64));
+    }
+
+    pub fn line_filtered(&self, function: &str) {
+        self.with(|r| r.add(LINES_FILTERED, labels([("function", function)]), 1.0));
+    }
+
+    /// Folds an EMF document a function printed, whole or not at all: a document that is not
+    /// valid EMF, or names a series the runner already has with another type, is counted in
+    /// `redline_local_emf_rejected_total` and its reason returned.
+    pub fn fold(&self, function: &str, document: &Map<String, Value>) -> Result<(), String> {
+        let mut registry = self.registry.lock().expect("not poisoned");
+        let by = labels([("function", function)]);
+        let checked = emf::observations(document).and_then(|observations| {
+            for o in &observations {
+                match registry.kind(&o.family) {
+                    Some(kind) if kind != o.kind => {
+                        return Err(format!("{} is already a series of another type", o.family));
+                    }
+                    _ => {}
+                }
+            }
+            Ok(observations)
+        });
+        let observations = match checked {
+            Ok(observations) => observations,
+            Err(reason) => {
+                registry.add(EMF_REJECTED, by, 1.0);
+                return Err(reason);
+            }
+        };
+        for o in observations {
+            let help = format!("EMF metric {}, folded by redline-local.", o.source);
+            registry
+                .declare(&o.family, o.kind, &help)
+                .expect("kinds checked above");
+            for value in o.values {
+                match o.kind {
+                    Kind::Counter => registry.add(&o.family, o.labels.clone(), value),
+                    Kind::Histogram => registry.observe(&o.family, o.labels.clone(), value),
+                    Kind::Gauge => registry.set(&o.family, o.labels.clone(), value),
+                }
+            }
+        }
+        registry.add(EMF_DOCUMENTS, by, 1.0);
+        Ok(())
     }
 
     pub fn render(&self) -> String {
-        let functions = self.functions.lock().expect("not poisoned").clone();
-        let mut out = String::new();
-        let mut family = |name: &str, kind: &str, help: &str, rows: Vec<(String, String)>| {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
-            for (labels, value) in rows {
-                let _ = writeln!(out, "{name}{{{labels}}} {value}");
-            }
-        };
-        let per = |f: &dyn Fn(&FunctionMetrics) -> String| {
-            functions
-                .iter()
-                .map(|(name, m)| (format!("function=\"{name}\""), f(m)))
-                .collect::<Vec<_>>()
-        };
-        let invocations = functions
-            .iter()
-            .flat_map(|(name, m)| {
-                m.invocations.iter().map(move |(outcome, n)| {
-                    (
-                        format!("function=\"{name}\",outcome=\"{outcome}\""),
-                        n.to_string(),
-                    )
-                })
-            })
-            .collect();
-        family(
-            "redline_local_invocations_total",
-            "counter",
-            "Invocations by outcome.",
-            invocations,
-        );
-        family(
-            "redline_local_cold_starts_total",
-            "counter",
-            "Instances started.",
-            per(&|m| m.cold_starts.to_string()),
-        );
-        family(
-            "redline_local_init_duration_seconds_sum",
-            "counter",
-            "Time from spawn to first poll of /next.",
-            per(&|m| format!("{:.6}", m.init_seconds)),
-        );
-        family(
-            "redline_local_invocation_duration_seconds_sum",
-            "counter",
-            "Time from hand-off to the function's answer.",
-            per(&|m| format!("{:.6}", m.duration_seconds)),
-        );
-        family(
-            "redline_local_invocation_duration_seconds_count",
-            "counter",
-            "Invocations timed.",
-            per(&|m| m.durations.to_string()),
-        );
-        family(
-            "redline_local_instances",
-            "gauge",
-            "Live instances.",
-            per(&|m| m.instances.to_string()),
-        );
-        out
+        self.registry.lock().expect("not poisoned").render()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
-    fn renders_prometheus_text() {
+    fn renders_the_runners_own_series() {
         let metrics = Metrics::default();
+        metrics.function("auth", 256);
         metrics.cold_start("auth", Duration::from_millis(20));
         metrics.invocation("auth", "success", Duration::from_millis(5));
         metrics.instances("auth", 1);
+        metrics.peak_rss("auth", 9_000_000);
+        metrics.peak_rss("auth", 7_000_000);
         let text = metrics.render();
-        assert!(text
-            .contains("redline_local_invocations_total{function=\"auth\",outcome=\"success\"} 1"));
-        assert!(text.contains("redline_local_cold_starts_total{function=\"auth\"} 1"));
-        assert!(text.contains("# TYPE redline_local_instances gauge"));
-        assert!(text.contains("redline_local_instances{function=\"auth\"} 1"));
+        for line in [
+            "redline_local_invocations_total{function=\"auth\",outcome=\"success\"} 1\n",
+            "redline_local_cold_starts_total{function=\"auth\"} 1\n",
+            "# TYPE redline_local_instances gauge\n",
+            "redline_local_instances{function=\"auth\"} 1\n",
+            "# TYPE redline_local_init_duration_seconds histogram\n",
+            "redline_local_init_duration_seconds_bucket{function=\"auth\",le=\"0.025\"} 1\n",
+            "redline_local_init_duration_seconds_sum{function=\"auth\"} 0.02\n",
+            "redline_local_invocation_duration_seconds_count{function=\"auth\"} 1\n",
+            "redline_local_instance_max_rss_bytes{function=\"auth\"} 9000000\n",
+            "redline_local_memory_size_bytes{function=\"auth\"} 268435456\n",
+            "redline_local_emf_rejected_total{function=\"auth\"} 0\n",
+        ] {
+            assert!(text.contains(line), "{line}in:\n{text}");
+        }
+    }
+
+    #[test]
+    fn own_series_lists_every_own_family() {
+        let listed: BTreeSet<String> = OWN_SERIES.iter().map(|s| s.to_string()).collect();
+        let families: BTreeSet<String> = OWN
+            .iter()
+            .flat_map(|(name, kind, _)| exposed_names(name, *kind))
+            .collect();
+        assert_eq!(listed, families);
+    }
+
+    #[test]
+    fn exposed_series_names_the_catalogue_and_the_runner() {
+        let names = exposed_series("Redline");
+        for name in [
+            "redline_requests_total",
+            "redline_latency_seconds_bucket",
+            "redline_db_latency_seconds_count",
+            "redline_local_instance_max_rss_bytes",
+            "redline_local_memory_size_bytes",
+        ] {
+            assert!(names.contains(name), "{name}");
+        }
+        assert!(!names.contains("redline_requests_total_bucket"));
+    }
+
+    #[test]
+    fn a_document_is_folded_once_and_a_bad_one_is_counted() {
+        let metrics = Metrics::default();
+        metrics.function("AuthFunction", 128);
+        let doc = |value: Value| {
+            json!({
+                "_aws": {"Timestamp": 1u64, "CloudWatchMetrics": [{"Namespace": "Redline",
+                    "Dimensions": [["Function"], ["Function", "Route"]],
+                    "Metrics": [{"Name": "Requests", "Unit": "Count"}, {"Name": "Latency", "Unit": "Milliseconds"}]}]},
+                "Function": "auth", "Route": "/x", "Requests": value, "Latency": 30
+            })
+            .as_object()
+            .unwrap()
+            .clone()
+        };
+        metrics.fold("AuthFunction", &doc(json!(1))).unwrap();
+        metrics.fold("AuthFunction", &doc(json!([1, 1]))).unwrap();
+        assert!(metrics.fold("AuthFunction", &doc(json!("one"))).is_err());
+        let text = metrics.render();
+        assert!(
+            text.contains("redline_requests_total{function=\"auth\",route=\"/x\"} 3\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "redline_latency_seconds_bucket{function=\"auth\",route=\"/x\",le=\"0.05\"} 2\n"
+            ),
+            "{text}"
+        );
+        assert!(text.contains("redline_local_emf_documents_total{function=\"AuthFunction\"} 2\n"));
+        assert!(text.contains("redline_local_emf_rejected_total{function=\"AuthFunction\"} 1\n"));
+        // The rejected document left nothing behind: still 2 latency observations.
+        assert!(text.contains("redline_latency_seconds_count{function=\"auth\",route=\"/x\"} 2\n"));
+    }
+
+    #[test]
+    fn a_series_of_another_type_refuses_the_document() {
+        let metrics = Metrics::default();
+        let doc = |name: &str, unit: &str| {
+            let mut doc = json!({"_aws": {"Timestamp": 1u64, "CloudWatchMetrics": [{
+                "Namespace": "Redline", "Dimensions": [], "Metrics": [{"Name": name, "Unit": unit}]}]}});
+            doc[name] = json!(1);
+            doc.as_object().unwrap().clone()
+        };
+        // redline_wait_seconds, a histogram; then the same name as a gauge.
+        metrics.fold("F", &doc("Wait", "Milliseconds")).unwrap();
+        let reason = metrics.fold("F", &doc("WaitSeconds", "Bytes")).unwrap_err();
+        assert!(reason.contains("another type"), "{reason}");
+        let text = metrics.render();
+        assert!(
+            text.contains("redline_local_emf_rejected_total{function=\"F\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("# TYPE redline_wait_seconds gauge"),
+            "{text}"
+        );
     }
 }

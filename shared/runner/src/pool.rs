@@ -1,11 +1,17 @@
 //! Function instances: real processes of the function's binary, kept warm between invocations,
 //! one in-flight invocation each; another is started when requests overlap. An instance that
-//! times out or crashes is killed and replaced by the next request.
+//! times out or crashes is killed and replaced by the next request. Their output goes through
+//! `output` (Lambda's log pipeline); their peak memory is read after each invocation.
 
 use crate::ids;
+use crate::log_filter::LogFilter;
+use crate::memory::peak_rss_bytes;
 use crate::metrics::Metrics;
+use crate::output::{say, Capture, EmfLog, Lines};
 use crate::runtime_api::{Invocation, Reply, RuntimeApi, Started};
+use crate::trace::Trace;
 use bytes::Bytes;
+use redline_template::{LogFormat, Logging};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -30,6 +36,8 @@ pub struct FunctionConfig {
     pub max_instances: usize,
     pub region: String,
     pub account_id: String,
+    /// The template's `LoggingConfig`, resolved.
+    pub logging: Logging,
 }
 
 impl FunctionConfig {
@@ -83,6 +91,7 @@ struct Instance {
     number: u64,
     child: Child,
     api: RuntimeApi,
+    capture: Capture,
 }
 
 pub struct FunctionPool {
@@ -91,6 +100,7 @@ pub struct FunctionPool {
     live: AtomicUsize,
     started: AtomicU64,
     metrics: Arc<Metrics>,
+    lines: Arc<Lines>,
 }
 
 /// Lambda's own variables, as a `provided.al2023` function sees them.
@@ -100,7 +110,12 @@ fn lambda_environment(
     number: u64,
 ) -> Vec<(String, String)> {
     let name = &config.name;
-    [
+    let log_group = config
+        .logging
+        .log_group
+        .clone()
+        .unwrap_or_else(|| format!("/aws/lambda/{name}"));
+    let mut variables = vec![
         ("AWS_LAMBDA_RUNTIME_API", runtime_api.to_string()),
         ("AWS_LAMBDA_FUNCTION_NAME", name.clone()),
         (
@@ -108,7 +123,11 @@ fn lambda_environment(
             config.memory_mb.to_string(),
         ),
         ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
-        ("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{name}")),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", log_group),
+        (
+            "AWS_LAMBDA_LOG_FORMAT",
+            config.logging.format.as_str().to_string(),
+        ),
         (
             "AWS_LAMBDA_LOG_STREAM_NAME",
             format!("local/[$LATEST]{number:032x}"),
@@ -126,20 +145,46 @@ fn lambda_environment(
         ("TZ", ":UTC".to_string()),
         ("LANG", "en_US.UTF-8".to_string()),
         ("PATH", "/usr/local/bin:/usr/bin:/bin".to_string()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v))
-    .collect()
+    ];
+    // In JSON format Lambda tells the function the level it filters at.
+    if let (LogFormat::Json, Some(level)) =
+        (config.logging.format, config.logging.application_level)
+    {
+        variables.push(("AWS_LAMBDA_LOG_LEVEL", level.as_str().to_string()));
+    }
+    variables
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
 }
 
 impl FunctionPool {
-    pub fn new(config: FunctionConfig, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        config: FunctionConfig,
+        metrics: Arc<Metrics>,
+        emf_log: Option<Arc<EmfLog>>,
+    ) -> Self {
+        metrics.function(&config.logical_id, config.memory_mb);
+        let lines = Arc::new(Lines {
+            function: config.logical_id.clone(),
+            filter: LogFilter::of(&config.logging),
+            metrics: metrics.clone(),
+            emf_log,
+        });
         FunctionPool {
             config,
             idle: Mutex::new(Vec::new()),
             live: AtomicUsize::new(0),
             started: AtomicU64::new(0),
             metrics,
+            lines,
+        }
+    }
+
+    /// Records the instance's peak memory so far (nothing once it has exited).
+    fn record_peak(&self, instance: &Instance) {
+        if let Some(bytes) = instance.child.id().and_then(peak_rss_bytes) {
+            self.metrics.peak_rss(&self.config.logical_id, bytes);
         }
     }
 
@@ -154,7 +199,7 @@ impl FunctionPool {
             .await
             .map_err(|e| format!("runtime API: {e}"))?;
         let spawned_at = Instant::now();
-        let child = Command::new(&self.config.binary)
+        let mut child = Command::new(&self.config.binary)
             .env_clear()
             .envs(&self.config.environment)
             .envs(lambda_environment(
@@ -163,10 +208,21 @@ impl FunctionPool {
                 number,
             ))
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", self.config.binary.display()))?;
-        let mut instance = Instance { number, child, api };
+        let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err("no pipes to the instance's output".to_string());
+        };
+        let capture = Capture::start(stdout, stderr, self.lines.clone());
+        let mut instance = Instance {
+            number,
+            child,
+            api,
+            capture,
+        };
         let (_, placeholder) = oneshot::channel();
         let started = std::mem::replace(&mut instance.api.started, placeholder);
         // Biased: a function that reported its init error and then exited has both ready by the
@@ -182,22 +238,28 @@ impl FunctionPool {
             _ = tokio::time::sleep(INIT_TIMEOUT) => Err("init timed out".to_string()),
         };
         let init = spawned_at.elapsed();
-        outcome?;
+        if let Err(reason) = outcome {
+            // What the instance printed before it failed is shown before the failure.
+            instance.capture.drain().await;
+            return Err(reason);
+        }
         self.metrics.cold_start(&self.config.logical_id, init);
-        eprintln!(
-            "redline-local: cold start {}#{} init {:.1} ms",
+        self.record_peak(&instance);
+        say(&format!(
+            "cold start {}#{} init {:.1} ms",
             self.config.logical_id,
             number,
             init.as_secs_f64() * 1000.0
-        );
+        ));
         Ok(instance)
     }
 
-    /// Hands `payload` to a warm instance, or a new one; the answer or the platform failure.
-    pub async fn invoke(self: &Arc<Self>, payload: Bytes) -> Outcome {
+    /// Hands `payload` to a warm instance, or a new one, under `trace`; the answer or the
+    /// platform failure.
+    pub async fn invoke(self: &Arc<Self>, payload: Bytes, trace: &Trace) -> Outcome {
         let request_id = ids::uuid();
         let started = Instant::now();
-        let outcome = self.invoke_with(payload, request_id).await;
+        let outcome = self.invoke_with(payload, request_id, trace).await;
         self.metrics
             .invocation(&self.config.logical_id, outcome.label(), started.elapsed());
         outcome
@@ -223,10 +285,10 @@ impl FunctionPool {
             }
             Err(reason) => {
                 self.live.fetch_sub(1, Ordering::SeqCst);
-                eprintln!(
-                    "redline-local: {} failed to start: {reason}",
+                say(&format!(
+                    "{} failed to start: {reason}",
                     self.config.logical_id
-                );
+                ));
                 Err(Outcome::InitFailed {
                     request_id: request_id.to_string(),
                     reason,
@@ -235,17 +297,19 @@ impl FunctionPool {
         }
     }
 
-    fn retire(&self, instance: Instance, why: &str) {
-        eprintln!(
-            "redline-local: {}#{} {why}; it is replaced on the next request",
+    async fn retire(&self, instance: Instance, why: &str) {
+        self.record_peak(&instance);
+        instance.capture.drain().await;
+        say(&format!(
+            "{}#{} {why}; it is replaced on the next request",
             self.config.logical_id, instance.number
-        );
+        ));
         drop(instance); // kill_on_drop
         self.live.fetch_sub(1, Ordering::SeqCst);
         self.metrics.instances(&self.config.logical_id, -1);
     }
 
-    async fn invoke_with(&self, payload: Bytes, request_id: String) -> Outcome {
+    async fn invoke_with(&self, payload: Bytes, request_id: String, trace: &Trace) -> Outcome {
         let mut instance = match self.acquire(&request_id).await {
             Ok(instance) => instance,
             Err(outcome) => return outcome,
@@ -256,20 +320,19 @@ impl FunctionPool {
             payload,
             deadline_ms: ids::now_ms() + self.config.timeout.as_millis() as u64,
             function_arn: self.config.arn(),
-            trace_id: format!(
-                "Root=1-{:08x}-{};Sampled=0",
-                ids::now_ms() / 1000,
-                &ids::uuid().replace('-', "")[..24]
-            ),
+            trace_id: trace.runtime_header(),
             reply,
         };
         if instance.api.invocations.send(invocation).await.is_err() {
-            self.retire(instance, "lost its runtime API");
+            self.retire(instance, "lost its runtime API").await;
             return Outcome::Crashed { request_id };
         }
         tokio::select! {
             answer = answer => match answer {
                 Ok(reply) => {
+                    // Its log lines and EMF document are handled before the answer is.
+                    instance.capture.drain().await;
+                    self.record_peak(&instance);
                     self.idle.lock().expect("not poisoned").push(instance);
                     match reply {
                         Reply::Success(body) => Outcome::Success { body, request_id },
@@ -277,17 +340,17 @@ impl FunctionPool {
                     }
                 }
                 Err(_) => {
-                    self.retire(instance, "dropped its invocation");
+                    self.retire(instance, "dropped its invocation").await;
                     Outcome::Crashed { request_id }
                 }
             },
             status = instance.child.wait() => {
                 let status = status.map(|s| s.to_string()).unwrap_or_default();
-                self.retire(instance, &format!("exited mid-invocation ({status})"));
+                self.retire(instance, &format!("exited mid-invocation ({status})")).await;
                 Outcome::Crashed { request_id }
             }
             _ = tokio::time::sleep(self.config.timeout) => {
-                self.retire(instance, &format!("timed out after {} s", self.config.timeout.as_secs_f64()));
+                self.retire(instance, &format!("timed out after {} s", self.config.timeout.as_secs_f64())).await;
                 Outcome::Timeout { request_id }
             }
         }
