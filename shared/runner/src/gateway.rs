@@ -331,4 +331,45 @@ mod tests {
         let denied = g.preflight(&cors, "http://evil.example");
         assert!(denied.headers.is_empty());
     }
+
+    fn request(headers: Vec<(String, String)>) -> HttpRequest {
+        HttpRequest {
+            method: "GET".into(),
+            path: "/".into(),
+            query: String::new(),
+            headers,
+            body: Bytes::new(),
+            source_ip: "127.0.0.1".into(),
+        }
+    }
+
+    #[test]
+    fn the_event_carries_the_trace_and_an_incoming_root_is_kept() {
+        let root = "1-5759e988-bd862e3fe1be46a994272793";
+        let mut incoming = request(vec![
+            ("x-amzn-trace-id".into(), format!("Root={root};Sampled=0")),
+            ("accept".into(), "*/*".into()),
+        ]);
+        let trace = traced(&mut incoming);
+        assert_eq!(trace.root(), root);
+        let headers: Vec<&(String, String)> = incoming
+            .headers
+            .iter()
+            .filter(|(name, _)| name == "x-amzn-trace-id")
+            .collect();
+        assert_eq!(
+            headers,
+            [&("x-amzn-trace-id".to_string(), format!("Root={root}"))]
+        );
+        assert!(trace
+            .runtime_header()
+            .starts_with(&format!("Root={root};Parent=")));
+        let mut fresh = request(Vec::new());
+        let trace = traced(&mut fresh);
+        assert_ne!(trace.root(), root);
+        assert_eq!(
+            fresh.headers,
+            vec![("x-amzn-trace-id".to_string(), trace.event_header())]
+        );
+    }
 }

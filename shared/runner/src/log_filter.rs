@@ -164,4 +164,29 @@ mod tests {
         let text = filter(None);
         assert!(text.keeps(Some(&debug)) && text.keeps(None));
     }
+
+    /// The operations contract: the template's `ApplicationLogLevel` must keep INFO lines, or
+    /// Lambda drops every EMF document and no metric reaches CloudWatch.
+    #[test]
+    fn the_templates_log_levels_keep_emf_documents() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+        let template = redline_template::Template::load(&root).unwrap();
+        let resolver = redline_template::Resolver {
+            parameters: template.parameters.clone(),
+            conditions: template.conditions.clone(),
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            stack_name: "redline".into(),
+        };
+        let emf = object(json!({"_aws": {"Timestamp": 1u64, "CloudWatchMetrics": []}}));
+        assert!(!template.functions.is_empty());
+        for function in &template.functions {
+            let logging = function.logging().resolve(&resolver).unwrap();
+            assert!(
+                LogFilter::of(&logging).keeps(Some(&emf)),
+                "{}: {logging:?} drops EMF documents",
+                function.logical_id
+            );
+        }
+    }
 }

@@ -344,4 +344,90 @@ mod tests {
             "{text}"
         );
     }
+
+    /// A realistic `/metrics`: the runner's own series for two functions and the documents an
+    /// HTTP function and an event function print, lists of values and awkward labels included.
+    fn realistic() -> String {
+        let metrics = Metrics::default();
+        for (function, memory) in [("AuthFunction", 256), ("MigrateFunction", 128)] {
+            metrics.function(function, memory);
+            metrics.cold_start(function, Duration::from_millis(42));
+            metrics.invocation(function, "success", Duration::from_micros(2500));
+            metrics.invocation(function, "function_error", Duration::from_secs(3));
+            metrics.instances(function, 1);
+            metrics.peak_rss(function, 12_345_678);
+            metrics.line_filtered(function);
+        }
+        let request = json!({
+            "_aws": {"Timestamp": 1764090000000u64, "CloudWatchMetrics": [{"Namespace": "Redline",
+                "Dimensions": [["Service", "Function"], ["Service", "Function", "Version"], ["Service", "Function", "Route"]],
+                "Metrics": [
+                    {"Name": "Requests", "Unit": "Count", "StorageResolution": 60},
+                    {"Name": "Latency", "Unit": "Milliseconds", "StorageResolution": 60},
+                    {"Name": "ServerErrors", "Unit": "Count"}, {"Name": "ClientErrors", "Unit": "Count"},
+                    {"Name": "ColdStart", "Unit": "Count"}, {"Name": "LoginFailed", "Unit": "Count"},
+                    {"Name": "DbLatency", "Unit": "Milliseconds"}, {"Name": "CacheLatency", "Unit": "Milliseconds"},
+                    {"Name": "PayloadSize", "Unit": "Bytes"}
+                ]}]},
+            "Service": "redline", "Function": "auth", "Version": "$LATEST", "Route": "/api/v1/auth/\"login\"",
+            "Requests": 1, "Latency": [3.2, 2000, 12000], "ServerErrors": 0, "ClientErrors": 1, "ColdStart": 1,
+            "LoginFailed": 1, "DbLatency": 1.5, "CacheLatency": 0.2, "PayloadSize": 512,
+            "requestId": "r", "traceId": "1-x", "status": 401, "reason": "INVALID_CREDENTIALS"
+        });
+        let event = json!({
+            "_aws": {"Timestamp": 1764090000000u64, "CloudWatchMetrics": [{"Namespace": "Redline",
+                "Dimensions": [["Service", "Function"]],
+                "Metrics": [{"Name": "Invocations", "Unit": "Count"}, {"Name": "Failures", "Unit": "Count"},
+                    {"Name": "MigrationsApplied", "Unit": "Count"}]}]},
+            "Service": "redline", "Function": "migrate", "Invocations": 1, "Failures": 0, "MigrationsApplied": 3
+        });
+        metrics
+            .fold("AuthFunction", request.as_object().unwrap())
+            .unwrap();
+        metrics
+            .fold("MigrateFunction", event.as_object().unwrap())
+            .unwrap();
+        metrics.render()
+    }
+
+    /// `promtool check metrics` (Debian's `prometheus` package; scripts/ensure-services.sh
+    /// installs it) finds nothing to say about what the runner serves.
+    #[test]
+    fn promtool_accepts_the_rendered_metrics() {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let text = realistic();
+        for expected in [
+            "# TYPE redline_latency_seconds histogram\n",
+            "redline_latency_seconds_bucket{function=\"auth\",route=\"/api/v1/auth/\\\"login\\\"\",service=\"redline\",version=\"$LATEST\",le=\"2\"} 2\n",
+            "# TYPE redline_payload_size gauge\n",
+            "redline_migrations_applied_total{function=\"migrate\",service=\"redline\"} 3\n",
+        ] {
+            assert!(text.contains(expected), "{expected}in:\n{text}");
+        }
+        let mut promtool = Command::new("promtool")
+            .args(["check", "metrics"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("promtool (Debian package prometheus; scripts/ensure-services.sh installs it)");
+        promtool
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+        let output = promtool.wait_with_output().unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.status.success() && said.trim().is_empty(),
+            "promtool check metrics ({}):\n{said}\non:\n{text}",
+            output.status
+        );
+    }
 }

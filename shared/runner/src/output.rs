@@ -66,29 +66,54 @@ pub struct Lines {
     pub emf_log: Option<Arc<EmfLog>>,
 }
 
+/// What became of a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Handled {
+    /// Below the application log level: dropped, as Lambda drops it.
+    Filtered,
+    /// An EMF document, folded into the metrics (and the EMF log).
+    Folded,
+    /// A line with `_aws.CloudWatchMetrics` that is not valid EMF: printed, with the reason.
+    Rejected(String),
+    /// Any other line: printed.
+    Printed,
+}
+
 impl Lines {
-    /// One line of output (without its newline).
+    /// One line of output (without its newline): routed, then printed when it is to be.
     pub fn handle(&self, line: &[u8]) {
+        match self.route(line) {
+            Handled::Filtered | Handled::Folded => {}
+            Handled::Rejected(reason) => {
+                say(&format!(
+                    "{}: an EMF document was not folded ({reason}); it is printed as is",
+                    self.function
+                ));
+                echo(line);
+            }
+            Handled::Printed => echo(line),
+        }
+    }
+
+    /// Where a line goes; folds it when it is an EMF document.
+    pub fn route(&self, line: &[u8]) -> Handled {
         let object = parse_object(line);
         if !self.filter.keeps(object.as_ref()) {
             self.metrics.line_filtered(&self.function);
-            return;
+            return Handled::Filtered;
         }
-        if let Some(document) = object.filter(crate::emf::is_document) {
-            match self.metrics.fold(&self.function, &document) {
-                Ok(()) => {
-                    if let Some(log) = &self.emf_log {
-                        log.append(line);
-                    }
-                    return;
+        let Some(document) = object.filter(crate::emf::is_document) else {
+            return Handled::Printed;
+        };
+        match self.metrics.fold(&self.function, &document) {
+            Ok(()) => {
+                if let Some(log) = &self.emf_log {
+                    log.append(line);
                 }
-                Err(reason) => say(&format!(
-                    "{}: an EMF document was not folded ({reason}); it is printed as is",
-                    self.function
-                )),
+                Handled::Folded
             }
+            Err(reason) => Handled::Rejected(reason),
         }
-        echo(line);
     }
 }
 
@@ -223,5 +248,130 @@ fn poll_once<F: std::future::Future>(future: std::pin::Pin<&mut F>) -> Option<F:
     match future.poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(output) => Some(output),
         Poll::Pending => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redline_template::{LogFormat, LogLevel, Logging};
+    use tokio::io::AsyncWriteExt;
+
+    const EMF: &str = r#"{"_aws":{"Timestamp":1764090000000,"CloudWatchMetrics":[{"Namespace":"Redline","Dimensions":[["Service","Function"],["Service","Function","Route"]],"Metrics":[{"Name":"Requests","Unit":"Count"},{"Name":"Latency","Unit":"Milliseconds"}]}]},"Service":"redline","Function":"auth","Route":"/api/v1/auth/login","Requests":1,"Latency":3.2,"requestId":"r"}"#;
+    const DEBUG: &str =
+        r#"{"timestamp":"2026-11-25T19:00:00.000Z","level":"DEBUG","message":"details"}"#;
+    const INFO: &str = r#"{"timestamp":"2026-11-25T19:00:00.000Z","level":"INFO","message":"request","requestId":"r"}"#;
+
+    fn lines(level: Option<LogLevel>, emf_log: Option<Arc<EmfLog>>) -> Lines {
+        let logging = Logging {
+            format: if level.is_some() {
+                LogFormat::Json
+            } else {
+                LogFormat::Text
+            },
+            application_level: level,
+            ..Logging::default()
+        };
+        Lines {
+            function: "AuthFunction".into(),
+            filter: LogFilter::of(&logging),
+            metrics: Arc::new(Metrics::default()),
+            emf_log,
+        }
+    }
+
+    fn temp_file(name: &str) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("redline-runner-{name}-{}", crate::ids::uuid()))
+    }
+
+    #[test]
+    fn emf_is_folded_and_logged_other_lines_printed_at_info() {
+        let path = temp_file("emf.log");
+        let lines = lines(
+            Some(LogLevel::Info),
+            Some(Arc::new(EmfLog::open(&path).unwrap())),
+        );
+        assert_eq!(lines.route(EMF.as_bytes()), Handled::Folded);
+        assert_eq!(lines.route(INFO.as_bytes()), Handled::Printed);
+        assert_eq!(lines.route(b"thread 'main' panicked"), Handled::Printed);
+        assert_eq!(lines.route(DEBUG.as_bytes()), Handled::Filtered);
+        let bad = EMF.replace(r#""Requests":1"#, r#""Requests":"one""#);
+        assert!(
+            matches!(lines.route(bad.as_bytes()), Handled::Rejected(reason) if reason.contains("Requests"))
+        );
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), format!("{EMF}\n"));
+        let text = lines.metrics.render();
+        assert!(text.contains("redline_requests_total{function=\"auth\",route=\"/api/v1/auth/login\",service=\"redline\"} 1\n"), "{text}");
+        assert!(
+            text.contains("redline_local_log_lines_filtered_total{function=\"AuthFunction\"} 1\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("redline_local_emf_rejected_total{function=\"AuthFunction\"} 1\n"),
+            "{text}"
+        );
+        let _ = std::fs::remove_file(path);
+    }
+
+    /// Why the template pins ApplicationLogLevel to INFO: above it, Lambda drops EMF lines.
+    #[test]
+    fn metrics_survive_info_and_are_dropped_at_warn() {
+        let info = lines(Some(LogLevel::Info), None);
+        assert_eq!(info.route(EMF.as_bytes()), Handled::Folded);
+        let warn = lines(Some(LogLevel::Warn), None);
+        assert_eq!(warn.route(EMF.as_bytes()), Handled::Filtered);
+        assert!(!warn.metrics.render().contains("redline_requests_total"));
+        let text = lines(None, None);
+        assert_eq!(
+            text.route(DEBUG.as_bytes()),
+            Handled::Printed,
+            "Text format filters nothing"
+        );
+        assert_eq!(text.route(EMF.as_bytes()), Handled::Folded);
+    }
+
+    #[tokio::test]
+    async fn drain_returns_once_written_lines_are_handled() {
+        let lines = Arc::new(lines(Some(LogLevel::Info), None));
+        let (mut stdout, stdout_end) = tokio::io::duplex(64);
+        let (mut stderr, stderr_end) = tokio::io::duplex(64);
+        let capture = Capture::start(stdout_end, stderr_end, lines.clone());
+        let documents = |n: u32| {
+            format!("redline_local_emf_documents_total{{function=\"AuthFunction\"}} {n}\n")
+        };
+        // A document written in pieces, smaller than the pipe, on both streams.
+        for _ in 0..3 {
+            stdout
+                .write_all(format!("{EMF}\n").as_bytes())
+                .await
+                .unwrap();
+        }
+        stderr.write_all(EMF.as_bytes()).await.unwrap();
+        stderr.write_all(b"\n").await.unwrap();
+        capture.drain().await;
+        let text = lines.metrics.render();
+        assert!(text.contains(&documents(4)), "{text}");
+        // The last line of a stream needs no newline.
+        stdout.write_all(EMF.as_bytes()).await.unwrap();
+        drop(stdout);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(lines.metrics.render().contains(&documents(5)));
+    }
+
+    #[tokio::test]
+    async fn an_endless_line_is_cut() {
+        let (mut writer, reader) = tokio::io::duplex(4096);
+        let mut reader = BufReader::new(reader);
+        tokio::spawn(async move {
+            let chunk = vec![b'x'; 4096];
+            for _ in 0..(MAX_LINE / 4096 + 2) {
+                if writer.write_all(&chunk).await.is_err() {
+                    return;
+                }
+            }
+        });
+        let mut line = Vec::new();
+        read_line(&mut reader, &mut line).await.unwrap();
+        assert_eq!(line.len(), MAX_LINE);
     }
 }

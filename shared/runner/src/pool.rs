@@ -362,3 +362,50 @@ impl FunctionPool {
         drop(idle);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use redline_template::LogLevel;
+
+    fn config(logging: Logging) -> FunctionConfig {
+        FunctionConfig {
+            logical_id: "AuthFunction".into(),
+            name: "redline-local-auth".into(),
+            binary: PathBuf::from("/bin/true"),
+            memory_mb: 256,
+            timeout: Duration::from_secs(3),
+            environment: BTreeMap::new(),
+            max_instances: 1,
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            logging,
+        }
+    }
+
+    fn environment(logging: Logging) -> BTreeMap<String, String> {
+        lambda_environment(&config(logging), "127.0.0.1:9001", 1)
+            .into_iter()
+            .collect()
+    }
+
+    #[test]
+    fn logging_config_reaches_the_environment_as_lambda_sets_it() {
+        let json = environment(Logging {
+            format: LogFormat::Json,
+            application_level: Some(LogLevel::Warn),
+            system_level: Some(LogLevel::Info),
+            log_group: Some("/custom/auth".into()),
+        });
+        assert_eq!(json["AWS_LAMBDA_LOG_FORMAT"], "JSON");
+        assert_eq!(json["AWS_LAMBDA_LOG_LEVEL"], "WARN");
+        assert_eq!(json["AWS_LAMBDA_LOG_GROUP_NAME"], "/custom/auth");
+        let text = environment(Logging::default());
+        assert_eq!(text["AWS_LAMBDA_LOG_FORMAT"], "Text");
+        assert!(!text.contains_key("AWS_LAMBDA_LOG_LEVEL"));
+        assert_eq!(
+            text["AWS_LAMBDA_LOG_GROUP_NAME"],
+            "/aws/lambda/redline-local-auth"
+        );
+    }
+}
