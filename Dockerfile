@@ -98,9 +98,11 @@ FROM lambda AS rotate-secret
 COPY --from=builder /out/bin/rotate-secret ${LAMBDA_RUNTIME_DIR}/bootstrap
 
 # ---- local: the local stack's image ----
-# The runner serves template.yaml's HTTP API on 3000 and the Lambda invoke API and /metrics on
-# 3001, and runs the function binaries of /app/bin through the Lambda Runtime API, each with the
-# template's variables under the env-vars files (not this image's environment, as in Lambda). Same
+# The runner serves template.yaml's HTTP API on 3000 and the read-only /metrics on 3002, and runs
+# the function binaries of /app/bin through the Lambda Runtime API, each with the template's
+# variables under the env-vars files (not this image's environment, as in Lambda). Its Lambda
+# invoke API (3001) binds the container's loopback only and is not exposed: whoever reaches it
+# can invoke any function, migrate included. Same
 # base as the function images, so the functions meet the libraries they meet in Lambda. Files
 # owned by root, read-only to the unprivileged user the processes run as.
 FROM lambda AS local
@@ -110,7 +112,7 @@ COPY template.yaml /app/template.yaml
 COPY configs/ /app/configs/
 ENV PATH=/app/bin:${PATH}
 USER 10001:10001
-EXPOSE 3000 3001
+EXPOSE 3000 3002
 # The runner refuses to start with a template parameter unresolved: AllowedOrigins has no default.
 ENTRYPOINT ["redline-local"]
-CMD ["--template", "/app/template.yaml", "--env-vars", "/app/configs/local-env.json", "--bin-dir", "/app/bin", "--host", "0.0.0.0", "--parameter-overrides", "AllowedOrigins=http://localhost:3000,http://localhost:5173"]
+CMD ["--template", "/app/template.yaml", "--env-vars", "/app/configs/local-env.json", "--bin-dir", "/app/bin", "--host", "0.0.0.0", "--metrics-port", "3002", "--parameter-overrides", "AllowedOrigins=http://localhost:3000,http://localhost:5173"]

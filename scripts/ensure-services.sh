@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Makes sure what the test suite and the dev stack need is on this machine and running:
 # PostgreSQL on 127.0.0.1:5432 (trust for the postgres user), Redis on 127.0.0.1:6379, and the
-# command-line tools the tests drive (initdb/pg_ctl, redis-server, openssl, tesseract, and
-# binutils' nm and objdump, which read the function binaries).
+# command-line tools the tests drive (initdb/pg_ctl, redis-server, openssl, tesseract,
+# binutils' nm and objdump, which read the function binaries, and promtool from Debian's
+# prometheus package, which checks the runner's /metrics).
 # Idempotent: on a ready machine it only checks, in well under a second.
 set -euo pipefail
 
@@ -12,6 +13,7 @@ need_packages=()
 command -v openssl >/dev/null || need_packages+=(openssl)
 command -v tesseract >/dev/null || need_packages+=(tesseract-ocr)
 command -v nm >/dev/null && command -v objdump >/dev/null || need_packages+=(binutils)
+command -v promtool >/dev/null || need_packages+=(prometheus)
 command -v redis-server >/dev/null || need_packages+=(redis-server)
 command -v pg_isready >/dev/null || need_packages+=(postgresql)
 command -v runuser >/dev/null || need_packages+=(util-linux)
