@@ -1,5 +1,7 @@
 //! The local runner as a black box: started as a process with a template, env-vars files and a
-//! directory of function binaries, driven over HTTP, stopped with Ctrl-C (SIGINT).
+//! directory of function binaries, driven over HTTP, stopped with Ctrl-C (SIGINT). Every runner
+//! a test starts also serves `--metrics-port` and writes the EMF documents it folds to
+//! `--emf-log`, for the tests to read.
 
 use crate::servers::free_port;
 use std::path::{Path, PathBuf};
@@ -64,7 +66,12 @@ pub struct Runner {
     child: Option<Child>,
     pub port: u16,
     pub invoke_port: u16,
+    /// The read-only `/metrics` port.
+    pub metrics_port: u16,
+    /// The runner's stdout and stderr: its own lines and the functions' log lines.
     pub log: PathBuf,
+    /// `--emf-log`: every EMF document the runner folded, one a line.
+    pub emf_log: PathBuf,
     /// From spawn to the HTTP API port accepting connections.
     pub startup: Duration,
 }
@@ -119,11 +126,16 @@ impl Runner {
         extra: &[&str],
     ) -> Result<Runner, String> {
         let (mut command, port, invoke_port) = Self::command(template, env_files, bin_dir);
-        command.args(extra);
-        let log = std::env::temp_dir().join(format!(
-            "redline-local-{}.log",
-            crate::servers::unique_token()
-        ));
+        let metrics_port = free_port();
+        let token = crate::servers::unique_token();
+        let log = std::env::temp_dir().join(format!("redline-local-{token}.log"));
+        let emf_log = std::env::temp_dir().join(format!("redline-local-{token}.emf.jsonl"));
+        command
+            .arg("--metrics-port")
+            .arg(metrics_port.to_string())
+            .arg("--emf-log")
+            .arg(&emf_log)
+            .args(extra);
         let file = std::fs::File::create(&log).unwrap();
         let started = Instant::now();
         let child = command
@@ -136,7 +148,9 @@ impl Runner {
             child: Some(child),
             port,
             invoke_port,
+            metrics_port,
             log,
+            emf_log,
             startup: Duration::ZERO,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -173,6 +187,29 @@ impl Runner {
             .text()
             .await
             .expect("metrics text")
+    }
+
+    pub fn metrics_url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.metrics_port)
+    }
+
+    /// `/metrics` as a Prometheus server scrapes it: from the metrics port.
+    pub async fn scrape(&self) -> String {
+        reqwest::get(self.metrics_url("/metrics"))
+            .await
+            .expect("the metrics port answers")
+            .text()
+            .await
+            .expect("metrics text")
+    }
+
+    /// Every EMF document the runner folded so far (`--emf-log`).
+    pub fn emf_documents(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.emf_log)
+            .unwrap_or_default()
+            .lines()
+            .map(|line| serde_json::from_str(line).expect("the EMF log holds JSON lines"))
+            .collect()
     }
 
     pub fn log_text(&self) -> String {
@@ -224,6 +261,44 @@ pub fn pids_of(path: &Path) -> Vec<u32> {
             (exe == target).then_some(pid)
         })
         .collect()
+}
+
+/// The value of one series (`name{labels}` exactly as the runner writes it) in a metrics text.
+pub fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.parse().ok())
+}
+
+/// `promtool check metrics` on a metrics text: what it said, empty when it found nothing
+/// (Debian's `prometheus` package; scripts/ensure-services.sh installs it).
+pub fn promtool_check_metrics(metrics: &str) -> String {
+    use std::io::Write;
+    let mut promtool = Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus; scripts/ensure-services.sh installs it)");
+    promtool
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(metrics.as_bytes())
+        .expect("promtool reads the metrics");
+    let output = promtool.wait_with_output().expect("promtool runs");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    if output.status.success() {
+        said.trim().to_string()
+    } else {
+        format!("({}) {said}", output.status)
+    }
 }
 
 /// Total init time of a function's instances in milliseconds, from the runner's metrics text

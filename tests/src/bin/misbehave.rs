@@ -1,6 +1,7 @@
 //! A deliberately misbehaving Lambda function, for testing the local runner against the real
 //! Runtime API client (`lambda_runtime`). The route's `{action}` (or the event's `action`) says
-//! what to do: answer, sleep, crash, fail, return garbage, or report its environment.
+//! what to do: answer, sleep, crash, fail, return garbage, report its environment, print log
+//! lines at every level with an EMF document (or a malformed one), or use some memory.
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
@@ -36,8 +37,24 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         "crash" => std::process::abort(),
         "error" => Err("the function failed on purpose".into()),
         "garbage" => Ok(json!({"statusCode": "not a status"})),
+        "emf" => {
+            print_logs_and_metrics(&event);
+            Ok(answer(json!({"pid": pid})))
+        }
+        "bad-emf" => {
+            println!(r#"{{"_aws":{{"Timestamp":"soon","CloudWatchMetrics":[]}},"Requests":1}}"#);
+            Ok(answer(json!({"pid": pid})))
+        }
+        "allocate" => {
+            // 48 MiB, written so that it is resident.
+            let block = std::hint::black_box(vec![1u8; 48 * 1024 * 1024]);
+            Ok(answer(json!({"pid": pid, "allocated": block.len()})))
+        }
         "env" => Ok(answer(json!({
             "pid": pid,
+            "log_format": std::env::var("AWS_LAMBDA_LOG_FORMAT").ok(),
+            "log_level": std::env::var("AWS_LAMBDA_LOG_LEVEL").ok(),
+            "trace": event.context.xray_trace_id,
             "memory": std::env::var("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").ok(),
             "name": std::env::var("AWS_LAMBDA_FUNCTION_NAME").ok(),
             "greeting": std::env::var("GREETING").ok(),
@@ -48,6 +65,37 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
         }))),
         _ => Ok(answer(json!({"pid": pid, "event": event.payload}))),
     }
+}
+
+/// One line per log level (JSON, Lambda's fields), a plain text line, and one EMF document of
+/// the shape redline's functions print: two metrics over three dimension sets.
+fn print_logs_and_metrics(event: &LambdaEvent<Value>) {
+    let request_id = &event.context.request_id;
+    for level in ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"] {
+        println!(
+            "{}",
+            json!({"timestamp": "2026-01-01T00:00:00.000Z", "level": level,
+                "message": format!("misbehave {level} line"), "requestId": request_id})
+        );
+    }
+    println!("misbehave plain text line");
+    let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    println!(
+        "{}",
+        json!({
+            "_aws": {"Timestamp": 1764090000000u64, "CloudWatchMetrics": [{
+                "Namespace": "Redline",
+                "Dimensions": [["Service", "Function"], ["Service", "Function", "Version"], ["Service", "Function", "Route"]],
+                "Metrics": [
+                    {"Name": "Requests", "Unit": "Count", "StorageResolution": 60},
+                    {"Name": "Latency", "Unit": "Milliseconds", "StorageResolution": 60}
+                ]
+            }]},
+            "Service": "redline", "Function": function, "Version": "$LATEST",
+            "Route": "/misbehave/{action}", "Requests": 1, "Latency": [4.0, 1500.0],
+            "requestId": request_id
+        })
+    );
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -8,5 +8,6 @@ mod local_runner;
 mod local_stack;
 mod rie_fidelity;
 mod rotation;
+mod runner_metrics;
 mod secrets;
 mod startup;

@@ -626,12 +626,18 @@ fn local_image_runs_the_runner_as_an_unprivileged_user() {
         .filter(|instruction| instruction.keyword == "EXPOSE")
         .flat_map(|instruction| instruction.args.split_whitespace().map(str::to_owned))
         .collect();
-    for port in ["3000", "3001"] {
+    // The HTTP API and the read-only metrics port; never the invoke API, which can run any
+    // function (the runner binds it to loopback).
+    for port in ["3000", "3002"] {
         assert!(
             exposed.contains(port),
             "target local does not expose {port}"
         );
     }
+    assert!(
+        !exposed.contains("3001"),
+        "target local exposes the invoke API's port 3001"
+    );
     // Whatever compose publishes from the local image is a port the image exposes.
     let compose = compose();
     for (name, service, target) in built_services(&compose) {
@@ -641,6 +647,10 @@ fn local_image_runs_the_runner_as_an_unprivileged_user() {
         for mapping in service["ports"].as_array().into_iter().flatten() {
             let mapping = mapping.as_str().expect("ports as strings");
             let container = mapping.rsplit(':').next().unwrap_or_default();
+            assert_ne!(
+                container, "3001",
+                "service {name} publishes the invoke API's port"
+            );
             assert!(
                 exposed.contains(container),
                 "service {name} publishes {container}, which target local does not expose"
@@ -1043,21 +1053,21 @@ fn api_service_command_starts_the_runner_and_its_healthcheck_passes() {
     };
 
     let argv = service_argv(&dockerfile, service, &target);
-    let (port, invoke_port) = (free_port(), free_port());
+    let (port, invoke_port, metrics_port) = (free_port(), free_port(), free_port());
     let mut arguments: Vec<String> = Vec::new();
     let mut previous = "";
     for argument in &argv[1..] {
-        arguments.push(if previous == "--host" {
-            "127.0.0.1".to_owned()
-        } else {
-            local(argument)
+        arguments.push(match previous {
+            "--host" => "127.0.0.1".to_owned(),
+            "--metrics-port" => metrics_port.to_string(),
+            _ => local(argument),
         });
         previous = argument;
     }
     for flag in ["--port", "--invoke-port"] {
         assert!(
             !argv.contains(&flag.to_owned()),
-            "api sets {flag}; publish 3000 and 3001 instead"
+            "api sets {flag}; publish the default ports instead"
         );
     }
     arguments.extend([
@@ -1082,7 +1092,7 @@ fn api_service_command_starts_the_runner_and_its_healthcheck_passes() {
     let log = std::env::temp_dir().join(format!("redline-compose-api-{port}.log"));
     let log_file = std::fs::File::create(&log).expect("create the runner's log");
     let mut runner = Stopped(
-        Command::new(runner_program)
+        Command::new(&runner_program)
             .args(&arguments)
             .stdout(log_file.try_clone().expect("clone the log handle"))
             .stderr(log_file)
@@ -1109,6 +1119,14 @@ fn api_service_command_starts_the_runner_and_its_healthcheck_passes() {
             .output()
             .expect("run the healthcheck command")
     });
+    // The metrics port the service publishes serves /metrics (the runner's own GET check).
+    let metrics = serving.then(|| {
+        Command::new(&runner_program)
+            .arg("--healthcheck")
+            .arg(format!("http://127.0.0.1:{metrics_port}/metrics"))
+            .output()
+            .expect("run redline-local --healthcheck")
+    });
     drop(runner);
 
     assert!(
@@ -1124,6 +1142,13 @@ fn api_service_command_starts_the_runner_and_its_healthcheck_passes() {
         String::from_utf8_lossy(&healthcheck.stdout),
         String::from_utf8_lossy(&healthcheck.stderr),
         log_text()
+    );
+    let metrics = metrics.expect("ran");
+    assert!(
+        argv.contains(&"--metrics-port".to_owned()) && metrics.status.success(),
+        "api's --metrics-port does not serve /metrics ({}): {}",
+        metrics.status,
+        String::from_utf8_lossy(&metrics.stderr)
     );
     let _ = std::fs::remove_file(&log);
 }
