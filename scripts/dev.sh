@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the API on this machine as it runs in AWS: builds the function binaries, makes sure
 # PostgreSQL and Redis are there, applies the migrations, and starts the local runner on
-# http://127.0.0.1:3000 (HTTP API) and :3001 (Lambda invoke API, /metrics) with the dev config.
+# http://127.0.0.1:3000 (HTTP API), :3001 (Lambda invoke API, /metrics) and :3002 (/metrics
+# alone) with the dev config.
 # PROFILE=release builds optimised binaries (slower first build). Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,4 +34,4 @@ fi
 "$BIN/migrate"
 
 exec "$BIN/redline-local" --template template.yaml --env-vars configs/local-env.json \
-  --bin-dir "$BIN" --parameter-overrides "AllowedOrigins=$ORIGINS"
+  --bin-dir "$BIN" --metrics-port 3002 --parameter-overrides "AllowedOrigins=$ORIGINS"

@@ -3,6 +3,69 @@
 //! `sam local start-lambda`), and runs the real function binaries behind them through the
 //! Lambda Runtime API. No Docker. The template is read by `redline-template`; the events are
 //! built by `redline-events`.
+//!
+//! # Flags (`redline-local --help`)
+//!
+//! | flag | default | what |
+//! |---|---|---|
+//! | `--template FILE` | `template.yaml` | the SAM template |
+//! | `--env-vars FILE` | none | env-vars files in the shape of `sam local --env-vars`; later ones win |
+//! | `--bin-dir DIR` | `target/release` | the function binaries, named as `BuildProperties.Binary` |
+//! | `--host ADDR` | `127.0.0.1` | where the HTTP API and the metrics port listen |
+//! | `--port PORT` | 3000 | the HTTP API |
+//! | `--invoke-port PORT` | 3001 | Lambda's Invoke API and `/metrics`, always on `127.0.0.1`, whatever `--host` says: whoever reaches it can invoke any function |
+//! | `--metrics-port PORT` | none | the read-only `GET /metrics` alone, on `--host` (what a Prometheus scrapes; the container publishes 3002) |
+//! | `--emf-log FILE` | none | appends every EMF document folded into `/metrics`, one a line |
+//! | `--parameter-overrides Name=Value` | | template parameters |
+//! | `--max-instances N` | 10 | instances of one function at once (`ReservedConcurrentExecutions` wins) |
+//! | `--region REGION` | `us-east-1` | |
+//! | `--healthcheck URL` | | instead of running: exit 0 when `GET URL` answers 2xx |
+//!
+//! # Logs and metrics, as Lambda and CloudWatch would have them
+//!
+//! Each instance gets `AWS_LAMBDA_LOG_FORMAT` (`JSON` or `Text`) and, in JSON format,
+//! `AWS_LAMBDA_LOG_LEVEL` from the function's `LoggingConfig` ([`pool`]). Its stdout and
+//! stderr are read line by line ([`output`]): Lambda's log-level filter applies first
+//! ([`log_filter`]: in JSON format a line below `ApplicationLogLevel` is dropped, and a line
+//! without a valid `level` and `timestamp`, EMF documents included, counts as INFO); then an EMF
+//! document is folded into Prometheus series ([`emf`], [`metrics`]) instead of being printed,
+//! and every other line goes to the runner's stdout unchanged.
+//!
+//! Folding: per document and `CloudWatchMetrics` directive, one observation per metric, labelled
+//! with the union of the directive's dimension keys in snake case (`service`, `function`,
+//! `version`, `route`), so `sum()` never counts a request once per dimension set. Series are
+//! named by `redline_core::metrics::prometheus::series_name`: a `Count` metric is a counter
+//! `<namespace>_<metric>_total`; a `Milliseconds` metric a histogram `<namespace>_<metric>_seconds`
+//! (values divided by 1000); any other unit (or none) a gauge `<namespace>_<metric>` holding the
+//! last value. A metric valued with a list is observed once per value. A document that is not
+//! valid EMF, or would clash with a series of another type, is printed as it came and counted in
+//! `redline_local_emf_rejected_total`.
+//!
+//! Every histogram, the folded ones and the runner's own, has the same buckets, in seconds
+//! (`redline_core::metrics::prometheus::BUCKETS_SECONDS`): 0.001, 0.0025, 0.005, 0.01, 0.025,
+//! 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, and `+Inf`. 2 s is an edge because the latency alerts are
+//! at 2 s.
+//!
+//! The runner's own series ([`OWN_SERIES`]), each labelled with the template's logical id as
+//! `function`: `redline_local_invocations_total` (and `outcome`), `redline_local_cold_starts_total`,
+//! the histograms `redline_local_init_duration_seconds` and
+//! `redline_local_invocation_duration_seconds`, the gauges `redline_local_instances`,
+//! `redline_local_instance_max_rss_bytes` (the highest peak resident memory, `VmHWM`, of the
+//! function's instances so far, read after every invocation and when an instance is retired)
+//! and `redline_local_memory_size_bytes` (`MemorySize` × 1 MiB, to compare it with), and the
+//! counters `redline_local_emf_documents_total`, `redline_local_emf_rejected_total` and
+//! `redline_local_log_lines_filtered_total`. [`exposed_series`] names everything `/metrics` can
+//! show. `promtool check metrics` finds nothing to say about it.
+//!
+//! Invocations get a sampled X-Ray header, `Root=1-<time>-<id>;Parent=<id>;Sampled=1`
+//! ([`trace`]), continuing the Root of an incoming `X-Amzn-Trace-Id` as API Gateway does, which
+//! also puts `Root=...` in the event's `x-amzn-trace-id` header.
+//!
+//! # Layout
+//!
+//! [`Stack`] reads the template into one [`pool::FunctionPool`] per function; [`gateway`] serves
+//! the HTTP API (events through [`http`]), [`control`] the invoke port, [`scrape`] `/metrics`;
+//! [`runtime_api`] is the Runtime API each instance polls; [`series`] renders Prometheus text.
 
 pub mod control;
 pub mod emf;
