@@ -7,6 +7,7 @@ pub mod runner;
 pub mod secrets_stack;
 pub mod servers;
 pub mod stack;
+pub mod totp;
 
 pub use events::{Source, TestRequest, TestResponse};
 pub use harness::{invoke, Api, TestEnv, FIXED_CODE};

@@ -161,6 +161,29 @@ impl Runner {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
+    /// One request to the HTTP API: the status and the body (JSON, or the text as a string).
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut request = client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the runner answers");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, body)
+    }
+
     pub fn invoke_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.invoke_port)
     }

@@ -3,10 +3,10 @@
 
 use redline_core::telemetry::{self, LogFormat};
 use redline_tests::{TestEnv, TestRequest, FIXED_CODE};
-use tracing_subscriber::layer::SubscriberExt;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use tracing_subscriber::layer::SubscriberExt;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -72,10 +72,7 @@ async fn request_logs_are_json_and_free_of_secrets_and_personal_data() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))
         .collect();
-    let requests: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["message"] == "request")
-        .collect();
+    let requests: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
     assert!(requests.len() >= 8, "one line per request: {text}");
     for line in &requests {
         for key in [
