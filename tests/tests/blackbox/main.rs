@@ -6,6 +6,7 @@
 mod fixtures_replay;
 mod local_runner;
 mod local_stack;
+mod log_format;
 mod redaction;
 mod rie_fidelity;
 mod rotation;

@@ -229,3 +229,74 @@ impl Visit for Fields<'_> {
         self.number(field.name(), format_args!("{value}"));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::invocation::{self, Invocation};
+    use serde_json::Value;
+    use std::sync::{Arc, Mutex};
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// The lines `log` wrote in `format`, inside an invocation with a trace.
+    fn lines(format: LogFormat, log: impl FnOnce()) -> Vec<String> {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber =
+            tracing_subscriber::registry().with(LambdaFormat::new(move || writer.clone(), format));
+        let trace = Some("Root=1-5759e988-bd862e3fe1be46a994272793;Sampled=1");
+        tracing::subscriber::with_default(subscriber, || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .build()
+                .unwrap();
+            runtime.block_on(invocation::scope(Invocation::new("req-1".into(), trace), async {
+                log()
+            }));
+        });
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        text.lines().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn json_lines_are_lambdas_shape_with_flat_redacted_fields() {
+        let lines = lines(LogFormat::Json, || {
+            tracing::info!(route = "/x", status = 200u64, latencyMs = 1.5, password = "pw", "request");
+            tracing::info!(target: EMF_TARGET, document = "{\"_aws\":{}}");
+        });
+        let line: Value = serde_json::from_str(&lines[0]).unwrap();
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["message"], "request");
+        assert_eq!(line["route"], "/x");
+        assert_eq!(line["status"], 200);
+        assert_eq!(line["latencyMs"], 1.5);
+        assert_eq!(line["password"], "[redacted]", "not on the allow-list");
+        assert_eq!(line["requestId"], "req-1");
+        assert_eq!(line["traceId"], "1-5759e988-bd862e3fe1be46a994272793");
+        let timestamp = line["timestamp"].as_str().unwrap();
+        assert!(humantime::parse_rfc3339(timestamp).is_ok(), "{timestamp}");
+        assert!(timestamp.ends_with('Z') && timestamp.len() == 24, "{timestamp}");
+        assert_eq!(lines[1], "{\"_aws\":{}}", "EMF is written as it is");
+    }
+
+    #[test]
+    fn text_lines_are_readable_and_redacted_alike() {
+        let lines = lines(LogFormat::Text, || {
+            tracing::warn!(route = "/x", username = "ada", "mail ada@example.com");
+        });
+        let line = &lines[0];
+        assert!(line.ends_with(" WARN req-1 mail [redacted] route=/x username=[redacted]"), "{line}");
+    }
+}
