@@ -202,6 +202,24 @@ impl Runner {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Every EMF document the functions printed so far.
+    pub fn emf_documents(&self) -> Vec<serde_json::Value> {
+        crate::emf::documents_in(&self.log_text())
+    }
+
+    /// Validates every EMF document the functions printed against AWS's schema and the rules it
+    /// cannot express; a line that mentions `_aws` but is no document fails too.
+    pub fn check_emf(&self) {
+        let text = self.log_text();
+        for line in text.lines().filter(|l| l.contains("\"_aws\"")) {
+            let document: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("an EMF line that is not JSON ({e}): {line}"));
+            if let Err(problems) = crate::emf::validate(&document) {
+                panic!("invalid EMF document {line}:\n{}", problems.join("\n"));
+            }
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).unwrap_or(0)
     }
@@ -226,10 +244,15 @@ impl Runner {
 }
 
 impl Drop for Runner {
+    /// Stops the runner, then holds every black-box test to valid EMF: each document the
+    /// functions printed is validated (unless the test failed already).
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if !std::thread::panicking() {
+            self.check_emf();
         }
     }
 }

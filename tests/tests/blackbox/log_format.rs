@@ -31,7 +31,10 @@ fn start(env: &TestEnv, template: &Path) -> Runner {
         template,
         &stack_env_files(env, json!({})),
         &target_dir().join("debug"),
-        &["--parameter-overrides", "AllowedOrigins=http://localhost:5173"],
+        &[
+            "--parameter-overrides",
+            "AllowedOrigins=http://localhost:5173",
+        ],
     )
 }
 
@@ -50,14 +53,18 @@ async fn lines_are_lambda_json_with_an_init_line_and_a_request_line_per_invocati
             "RFC 3339, UTC, milliseconds: {line}"
         );
         assert!(
-            ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"].contains(&line["level"].as_str().unwrap_or("")),
+            ["TRACE", "DEBUG", "INFO", "WARN", "ERROR"]
+                .contains(&line["level"].as_str().unwrap_or("")),
             "{line}"
         );
         assert!(line["message"].is_string(), "{line}");
         assert!(line.get("fields").is_none(), "flat fields: {line}");
     }
     let inits: Vec<&Value> = lines.iter().filter(|l| l["message"] == "init").collect();
-    let functions: Vec<&str> = inits.iter().filter_map(|l| l["function"].as_str()).collect();
+    let functions: Vec<&str> = inits
+        .iter()
+        .filter_map(|l| l["function"].as_str())
+        .collect();
     assert_eq!(
         functions.len(),
         2,
@@ -65,7 +72,10 @@ async fn lines_are_lambda_json_with_an_init_line_and_a_request_line_per_invocati
     );
     for init in &inits {
         for phase in ["telemetryMs", "configMs", "openMs", "initMs"] {
-            assert!(init[phase].as_f64().is_some_and(|ms| ms >= 0.0), "{phase}: {init}");
+            assert!(
+                init[phase].as_f64().is_some_and(|ms| ms >= 0.0),
+                "{phase}: {init}"
+            );
         }
     }
     let requests: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
@@ -86,11 +96,19 @@ async fn lines_are_lambda_json_with_an_init_line_and_a_request_line_per_invocati
         ] {
             assert!(!request[key].is_null(), "{key} missing from {request}");
         }
-        assert!(request["traceId"].as_str().unwrap().starts_with("1-"), "{request}");
+        assert!(
+            request["traceId"].as_str().unwrap().starts_with("1-"),
+            "{request}"
+        );
     }
     let routes: Vec<(&str, bool)> = requests
         .iter()
-        .map(|r| (r["route"].as_str().unwrap(), r["coldStart"].as_bool().unwrap()))
+        .map(|r| {
+            (
+                r["route"].as_str().unwrap(),
+                r["coldStart"].as_bool().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         routes,
@@ -115,13 +133,27 @@ async fn the_text_format_is_honoured() {
         "redline-text-template-{}.yaml",
         redline_tests::servers::unique_token()
     ));
-    std::fs::write(&text_template, template.replace("LogFormat: JSON", "LogFormat: Text")).unwrap();
+    std::fs::write(
+        &text_template,
+        template.replace("LogFormat: JSON", "LogFormat: Text"),
+    )
+    .unwrap();
     let mut runner = start(&env, &text_template);
     drive(&runner).await;
     runner.interrupt();
     let text = runner.log_text();
-    assert!(log_lines(&text).is_empty(), "no JSON log line in Text format:\n{text}");
-    let requests: Vec<&str> = text.lines().filter(|l| l.contains(" INFO ") && l.contains(" request ")).collect();
+    assert!(
+        log_lines(&text).is_empty(),
+        "no JSON log line in Text format:\n{text}"
+    );
+    let requests: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains(" INFO ") && l.contains(" request "))
+        .collect();
     assert_eq!(requests.len(), 4, "{text}");
-    assert!(requests[0].contains("route=/helloworld/{name}"), "{}", requests[0]);
+    assert!(
+        requests[0].contains("route=/helloworld/{name}"),
+        "{}",
+        requests[0]
+    );
 }

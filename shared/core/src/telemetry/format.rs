@@ -262,9 +262,10 @@ mod tests {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .build()
                 .unwrap();
-            runtime.block_on(invocation::scope(Invocation::new("req-1".into(), trace), async {
-                log()
-            }));
+            runtime.block_on(invocation::scope(
+                Invocation::new("req-1".into(), trace),
+                async { log() },
+            ));
         });
         let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         text.lines().map(str::to_string).collect()
@@ -273,7 +274,13 @@ mod tests {
     #[test]
     fn json_lines_are_lambdas_shape_with_flat_redacted_fields() {
         let lines = lines(LogFormat::Json, || {
-            tracing::info!(route = "/x", status = 200u64, latencyMs = 1.5, password = "pw", "request");
+            tracing::info!(
+                route = "/x",
+                status = 200u64,
+                latencyMs = 1.5,
+                password = "pw",
+                "request"
+            );
             tracing::info!(target: EMF_TARGET, document = "{\"_aws\":{}}");
         });
         let line: Value = serde_json::from_str(&lines[0]).unwrap();
@@ -287,7 +294,10 @@ mod tests {
         assert_eq!(line["traceId"], "1-5759e988-bd862e3fe1be46a994272793");
         let timestamp = line["timestamp"].as_str().unwrap();
         assert!(humantime::parse_rfc3339(timestamp).is_ok(), "{timestamp}");
-        assert!(timestamp.ends_with('Z') && timestamp.len() == 24, "{timestamp}");
+        assert!(
+            timestamp.ends_with('Z') && timestamp.len() == 24,
+            "{timestamp}"
+        );
         assert_eq!(lines[1], "{\"_aws\":{}}", "EMF is written as it is");
     }
 
@@ -297,6 +307,9 @@ mod tests {
             tracing::warn!(route = "/x", username = "ada", "mail ada@example.com");
         });
         let line = &lines[0];
-        assert!(line.ends_with(" WARN req-1 mail [redacted] route=/x username=[redacted]"), "{line}");
+        assert!(
+            line.ends_with(" WARN req-1 mail [redacted] route=/x username=[redacted]"),
+            "{line}"
+        );
     }
 }
