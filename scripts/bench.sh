@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (release build) against the local PostgreSQL and Redis: `scripts/bench.sh` for all,
 # `scripts/bench.sh runner` for the local runner, `scripts/bench.sh secrets` for Secrets Manager,
+# `scripts/bench.sh telemetry` for the per-request cost of logs and metrics,
 # `scripts/bench.sh init [BASE_TARGET_DIR]` for each function's size and cold-start init beside the
 # bare lambda_http floor (and beside another build's binaries, e.g. an older commit's),
 # `scripts/bench.sh <filter>` for criterion ones.
@@ -21,6 +22,9 @@ case "${1:-all}" in
       bins+=("$f=$new/$f")
     done
     scripts/bench-init.py --rounds 15 "${bins[@]}" ;;
+  telemetry)
+    # Per-request telemetry cost in process: no subscriber, the functions' formatter, the old one.
+    cargo bench -p redline-tests --bench telemetry --locked ;;
   secrets)
     # Cold starts with secrets from the moto emulator against plain values: release binaries.
     scripts/install-tools.sh

@@ -3,7 +3,8 @@
 # PostgreSQL on 127.0.0.1:5432 (trust for the postgres user), Redis on 127.0.0.1:6379, and the
 # command-line tools the tests drive (initdb/pg_ctl, redis-server, openssl, tesseract,
 # binutils' nm and objdump, which read the function binaries, and promtool from Debian's
-# prometheus package, which checks the runner's /metrics).
+# prometheus package, which checks the runner's /metrics, the Prometheus rules and the Grafana
+# dashboard's queries).
 # Idempotent: on a ready machine it only checks, in well under a second.
 set -euo pipefail
 
@@ -13,10 +14,10 @@ need_packages=()
 command -v openssl >/dev/null || need_packages+=(openssl)
 command -v tesseract >/dev/null || need_packages+=(tesseract-ocr)
 command -v nm >/dev/null && command -v objdump >/dev/null || need_packages+=(binutils)
-command -v promtool >/dev/null || need_packages+=(prometheus)
 command -v redis-server >/dev/null || need_packages+=(redis-server)
 command -v pg_isready >/dev/null || need_packages+=(postgresql)
 command -v runuser >/dev/null || need_packages+=(util-linux)
+command -v promtool >/dev/null || need_packages+=(prometheus)
 
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null; then
@@ -27,6 +28,11 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
+  # Only promtool is wanted from the prometheus package: its server would hold port 9090, which
+  # the compose stack's observability profile publishes.
+  if [[ " ${need_packages[*]} " == *" prometheus "* ]] && command -v systemctl >/dev/null; then
+    systemctl disable --now prometheus >/dev/null 2>&1 || true
+  fi
 fi
 
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

@@ -1,12 +1,14 @@
 //! Test support for redline: servers a test owns, real Lambda events, and isolated deployments.
 
 pub mod areas;
+pub mod emf;
 pub mod events;
 pub mod harness;
 pub mod runner;
 pub mod secrets_stack;
 pub mod servers;
 pub mod stack;
+pub mod totp;
 
 pub use events::{Source, TestRequest, TestResponse};
 pub use harness::{invoke, Api, TestEnv, FIXED_CODE};

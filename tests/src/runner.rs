@@ -74,6 +74,7 @@ pub struct Runner {
     pub emf_log: PathBuf,
     /// From spawn to the HTTP API port accepting connections.
     pub startup: Duration,
+    invalid_emf_expected: bool,
 }
 
 impl Runner {
@@ -152,6 +153,7 @@ impl Runner {
             log,
             emf_log,
             startup: Duration::ZERO,
+            invalid_emf_expected: false,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -173,6 +175,29 @@ impl Runner {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// One request to the HTTP API: the status and the body (JSON, or the text as a string).
+    pub async fn call(
+        &self,
+        client: &reqwest::Client,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let mut request = client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("the runner answers");
+        let status = response.status();
+        let text = response.text().await.expect("a body");
+        let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, body)
     }
 
     pub fn invoke_url(&self, path: &str) -> String {
@@ -203,17 +228,41 @@ impl Runner {
             .expect("metrics text")
     }
 
-    /// Every EMF document the runner folded so far (`--emf-log`).
-    pub fn emf_documents(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.emf_log)
-            .unwrap_or_default()
-            .lines()
-            .map(|line| serde_json::from_str(line).expect("the EMF log holds JSON lines"))
-            .collect()
-    }
-
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// The EMF log: every document the runner folded into `/metrics`, one a line.
+    pub fn emf_log_text(&self) -> String {
+        std::fs::read_to_string(&self.emf_log).unwrap_or_default()
+    }
+
+    /// Every EMF document the functions printed so far: those the runner folded (its
+    /// `--emf-log`) and any it refused as not valid EMF, which it prints to its log as they came.
+    pub fn emf_documents(&self) -> Vec<serde_json::Value> {
+        let mut documents = crate::emf::documents_in(&self.emf_log_text());
+        documents.extend(crate::emf::documents_in(&self.log_text()));
+        documents
+    }
+
+    /// For a test that makes a function print a malformed EMF document on purpose: the check
+    /// when the runner stops is skipped.
+    pub fn expect_invalid_emf(&mut self) {
+        self.invalid_emf_expected = true;
+    }
+
+    /// Validates every EMF document the functions printed against AWS's schema and the rules it
+    /// cannot express; a line that mentions `_aws` but is no document fails too.
+    pub fn check_emf(&self) {
+        let (folded, log) = (self.emf_log_text(), self.log_text());
+        let printed = log.lines().filter(|l| l.contains("\"_aws\""));
+        for line in folded.lines().chain(printed) {
+            let document: serde_json::Value = serde_json::from_str(line)
+                .unwrap_or_else(|e| panic!("an EMF line that is not JSON ({e}): {line}"));
+            if let Err(problems) = crate::emf::validate(&document) {
+                panic!("invalid EMF document {line}:\n{}", problems.join("\n"));
+            }
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -240,10 +289,15 @@ impl Runner {
 }
 
 impl Drop for Runner {
+    /// Stops the runner, then holds every black-box test to valid EMF: each document the
+    /// functions printed is validated (unless the test failed already).
     fn drop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if !std::thread::panicking() && !self.invalid_emf_expected {
+            self.check_emf();
         }
     }
 }

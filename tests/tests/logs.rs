@@ -1,9 +1,12 @@
-//! Structured request logs, and what they must never contain.
+//! Structured request logs in Lambda's JSON format, through the functions' own formatter, and
+//! what they must never contain.
 
+use redline_core::telemetry::{self, LogFormat};
 use redline_tests::{TestEnv, TestRequest, FIXED_CODE};
 use serde_json::{json, Value};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
+use tracing_subscriber::layer::SubscriberExt;
 
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
@@ -22,11 +25,9 @@ impl Write for Captured {
 async fn request_logs_are_json_and_free_of_secrets_and_personal_data() {
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .finish();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::filter::LevelFilter::TRACE)
+        .with(telemetry::layer(move || writer.clone(), LogFormat::Json));
     let _guard = tracing::subscriber::set_default(subscriber);
 
     let mut env = TestEnv::new().await;
@@ -71,29 +72,27 @@ async fn request_logs_are_json_and_free_of_secrets_and_personal_data() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("every line is JSON"))
         .collect();
-    let requests: Vec<&Value> = lines
-        .iter()
-        .filter(|l| l["fields"]["message"] == "request")
-        .collect();
+    let requests: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
     assert!(requests.len() >= 8, "one line per request: {text}");
     for line in &requests {
-        let fields = &line["fields"];
         for key in [
-            "request_id",
-            "apigw_request_id",
-            "cold_start",
+            "timestamp",
+            "level",
+            "requestId",
+            "apiRequestId",
+            "coldStart",
             "function",
             "version",
             "route",
             "status",
-            "latency_ms",
+            "latencyMs",
         ] {
-            assert!(!fields[key].is_null(), "{key} missing from {line}");
+            assert!(!line[key].is_null(), "{key} missing from {line}");
         }
     }
     let routes: Vec<&str> = requests
         .iter()
-        .filter_map(|l| l["fields"]["route"].as_str())
+        .filter_map(|l| l["route"].as_str())
         .collect();
     assert!(routes.contains(&"/api/v1/auth/login") && routes.contains(&"/api/v1/users/me"));
     for secret in [

@@ -3,6 +3,8 @@
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use redline_core::config::Config;
+use redline_core::invocation::{self, Invocation};
+use redline_core::metrics::{self, Metric};
 use redline_core::secrets::resolve;
 use redline_core::startup::{start, Configured};
 use redline_stores::migrator::Migrator;
@@ -34,9 +36,21 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());
     }
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| async move {
-        let report = migrator.run().await?;
-        Ok::<_, lambda_runtime::Error>(serde_json::to_value(report)?)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        let context = Invocation::of_event(&event.context);
+        let (outcome, _) = invocation::scope(context, async {
+            let outcome = migrator.run().await;
+            let applied = outcome.as_ref().map_or(0, |report| report.applied.len());
+            metrics::event(
+                "migrate",
+                outcome.is_err(),
+                &[(Metric::MigrationsApplied, applied as f64)],
+                &[],
+            );
+            outcome
+        })
+        .await;
+        Ok::<_, lambda_runtime::Error>(serde_json::to_value(outcome?)?)
     }))
     .await
 }

@@ -15,6 +15,8 @@ mod stages;
 use event::RotationEvent;
 use lambda_runtime::{service_fn, LambdaEvent};
 use redline_core::config::Config;
+use redline_core::invocation::{self, Invocation};
+use redline_core::metrics::{self, Metric};
 use redline_core::startup::{start, Configured};
 use rotation::Rotator;
 use secrets::SecretStore;
@@ -54,26 +56,42 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let rotator = &started.rotator;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<RotationEvent>| async move {
+            let context = Invocation::of_event(&event.context);
             let event = event.payload;
-            match rotator.handle(&event).await {
-                Ok(outcome) => {
-                    tracing::info!(
-                        secret_id = event.secret_id.as_str(),
-                        step = %event.step,
-                        token = event.token.as_str(),
-                        ?outcome,
-                        "rotation step done"
-                    );
-                    Ok::<Value, error::StepError>(
-                        json!({ "step": event.step.name(), "outcome": outcome }),
-                    )
-                }
-                Err(failure) => {
-                    tracing::error!(token = event.token.as_str(), "{failure}");
-                    Err(failure)
-                }
-            }
+            let (outcome, _) = invocation::scope(context, async {
+                let outcome = rotator.handle(&event).await;
+                metrics::event(
+                    "rotate-secret",
+                    outcome.is_err(),
+                    &[(Metric::RotationStep, 1.0)],
+                    &[("step", event.step.name())],
+                );
+                log_step(&event, &outcome);
+                outcome
+            })
+            .await;
+            let outcome = outcome?;
+            Ok::<Value, error::StepError>(json!({ "step": event.step.name(), "outcome": outcome }))
         },
     ))
     .await
+}
+
+/// The step's log line, inside the invocation (so it carries the request id).
+fn log_step(event: &RotationEvent, outcome: &Result<outcome::Outcome, error::StepError>) {
+    match outcome {
+        Ok(outcome) => tracing::info!(
+            secretId = event.secret_id.as_str(),
+            step = %event.step,
+            versionId = event.token.as_str(),
+            ?outcome,
+            "rotation step done"
+        ),
+        Err(failure) => tracing::error!(
+            secretId = event.secret_id.as_str(),
+            versionId = event.token.as_str(),
+            error = %failure,
+            "rotation step failed"
+        ),
+    }
 }

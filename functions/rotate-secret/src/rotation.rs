@@ -41,9 +41,9 @@ impl Rotator {
         let versions = self.store.version_stages(id).await?;
         if token_state(&versions, token)? == TokenState::Current {
             tracing::info!(
-                secret_id = id,
+                secretId = id,
                 step = %event.step,
-                token,
+                versionId = token,
                 "the version is already AWSCURRENT: nothing to do"
             );
             return Ok(Outcome::AlreadyCurrent);

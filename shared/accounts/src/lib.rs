@@ -16,6 +16,7 @@ use accounts::{Account, Accounts, Lookup};
 use lockout::{Attempt, Lockout};
 use redline_core::error::ApiError;
 use redline_core::http::request::Incoming;
+use redline_core::metrics::{self, Metric};
 use redline_tokens::{Claims, TokenKind};
 
 /// The bearer checks, in the contract's order, up to revocation. The caller then loads the
@@ -36,6 +37,7 @@ pub async fn authenticate<K: KeyKind>(
     }
     let claims = state.verify_token(token, TokenKind::Access).await?;
     if revocations::is_revoked(state.cache(), &claims.jti).await? {
+        metrics::count(Metric::TokenRejected);
         return Err(ApiError::TokenInvalid);
     }
     Ok(claims)
@@ -60,7 +62,11 @@ pub async fn as_attempt<T, K: KeyKind>(
     let outcome = check.await;
     match &outcome {
         Ok(_) => lockout.succeeded(subject, attempt).await?,
-        Err(ApiError::InvalidCredentials | ApiError::TotpInvalid) => {}
+        Err(ApiError::InvalidCredentials | ApiError::TotpInvalid) => {
+            if let Attempt::Counted { engaged_lock: true } = attempt {
+                metrics::count(Metric::AccountLocked);
+            }
+        }
         Err(_) => {
             if let Err(error) = lockout.give_back(subject, attempt).await {
                 tracing::warn!(error = %error, "could not uncount an attempt");

@@ -6,6 +6,7 @@
 use redline_core::config::{typed, Config, ConfigError, Layered, TokenConfig};
 use redline_core::error::ApiError;
 use redline_core::init_error::InitError;
+use redline_core::metrics::{self, Metric};
 use redline_core::secrets::{Freshness, Live, Reach, SecretsHealth};
 use redline_core::startup::Configured;
 use redline_core::Area;
@@ -154,9 +155,12 @@ impl<K: KeyKind> AccountState<K> {
             }
             outcome => outcome,
         };
-        outcome.map_err(|e| match e {
-            TokenError::Expired => ApiError::TokenExpired,
-            _ => ApiError::TokenInvalid,
+        outcome.map_err(|e| {
+            metrics::count(Metric::TokenRejected);
+            match e {
+                TokenError::Expired => ApiError::TokenExpired,
+                _ => ApiError::TokenInvalid,
+            }
         })
     }
 

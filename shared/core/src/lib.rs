@@ -28,6 +28,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod init_error;
+pub mod invocation;
 pub mod metrics;
 pub mod needs;
 pub mod secrets;

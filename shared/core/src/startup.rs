@@ -1,12 +1,13 @@
 //! One start-up for every function kind, HTTP and event alike: telemetry first, then the
-//! configuration, then secrets (inside the area's `open`), each phase timed in the logs. A
+//! configuration, then secrets and clients (inside the area's `open`), each phase timed in one
+//! `init` log line. A
 //! failure is an init error reported to the Runtime API with a typed `errorType` ([`start`]),
 //! or, for functions whose caller waits for a callback (a CloudFormation custom resource, a
 //! CodeDeploy hook), held and handed to the first event's handler ([`start_or_hold`]).
 
 use crate::config::{self, Config, Layered};
 use crate::init_error::{self, InitError};
-use crate::telemetry;
+use crate::{metrics, telemetry};
 use std::future::Future;
 use std::time::Instant;
 
@@ -47,28 +48,37 @@ where
 {
     let started = Instant::now();
     telemetry::start();
+    let telemetry_ms = elapsed_ms(started);
     let outcome = async {
         let layered = config::layered_from_env()?;
-        let config_ms = elapsed_ms(started);
+        let config_ms = elapsed_ms(started) - telemetry_ms;
+        let opening = Instant::now();
         let built = open(layered).await?;
-        Ok::<_, InitError>((built, config_ms))
+        Ok::<_, InitError>((built, config_ms, elapsed_ms(opening)))
     }
     .await;
     match outcome {
-        Ok((built, config_ms)) => {
-            telemetry::refilter(&built.config().log.level);
+        Ok((built, config_ms, open_ms)) => {
+            let config = built.config();
+            telemetry::refilter(&config.log.level);
+            metrics::configure(&config.metrics.namespace, &config.service.name);
             tracing::info!(
-                init_ms = elapsed_ms(started),
-                config_ms,
-                "function initialised"
+                function = telemetry::function_name(),
+                version = telemetry::function_version().as_str(),
+                telemetryMs = telemetry_ms,
+                configMs = config_ms,
+                openMs = open_ms,
+                initMs = elapsed_ms(started),
+                "init"
             );
             Ok(built)
         }
         Err(error) => {
             tracing::error!(
-                error_type = error.error_type(),
+                function = telemetry::function_name(),
+                errorType = error.error_type(),
                 error = %error,
-                init_ms = elapsed_ms(started),
+                initMs = elapsed_ms(started),
                 "init failed"
             );
             Err(error)

@@ -65,19 +65,17 @@ const OWN: [(&str, Kind, &str); 10] = [
     ),
 ];
 
-/// Every name the runner's own families expose: histograms with `_bucket`, `_sum` and
-/// `_count` beside the family name.
+/// Every series name the runner's own families expose, as a PromQL query selects them: a
+/// histogram is its `_bucket`, `_sum` and `_count` (its family name alone selects nothing).
 pub const OWN_SERIES: &[&str] = &[
     "redline_local_cold_starts_total",
     "redline_local_emf_documents_total",
     "redline_local_emf_rejected_total",
-    "redline_local_init_duration_seconds",
     "redline_local_init_duration_seconds_bucket",
     "redline_local_init_duration_seconds_count",
     "redline_local_init_duration_seconds_sum",
     "redline_local_instance_max_rss_bytes",
     "redline_local_instances",
-    "redline_local_invocation_duration_seconds",
     "redline_local_invocation_duration_seconds_bucket",
     "redline_local_invocation_duration_seconds_count",
     "redline_local_invocation_duration_seconds_sum",
@@ -86,10 +84,10 @@ pub const OWN_SERIES: &[&str] = &[
     "redline_local_memory_size_bytes",
 ];
 
-/// The names of a family as they appear on `/metrics`.
+/// The series names of a family as they appear on `/metrics`.
 fn exposed_names(family: &str, kind: Kind) -> Vec<String> {
     match kind {
-        Kind::Histogram => ["", "_bucket", "_sum", "_count"]
+        Kind::Histogram => ["_bucket", "_sum", "_count"]
             .iter()
             .map(|suffix| format!("{family}{suffix}"))
             .collect(),
@@ -97,8 +95,8 @@ fn exposed_names(family: &str, kind: Kind) -> Vec<String> {
     }
 }
 
-/// Every family and series name the runner can expose: the core catalogue's metrics folded
-/// from EMF documents of `namespace`, and its own.
+/// Every series name the runner can expose (what a rule or a dashboard query may select): the
+/// core catalogue's metrics folded from EMF documents of `namespace`, and its own.
 pub fn exposed_series(namespace: &str) -> BTreeSet<String> {
     let mut names: BTreeSet<String> = OWN_SERIES.iter().map(|name| name.to_string()).collect();
     for metric in Metric::ALL {
@@ -284,6 +282,10 @@ mod tests {
             assert!(names.contains(name), "{name}");
         }
         assert!(!names.contains("redline_requests_total_bucket"));
+        assert!(
+            !names.contains("redline_latency_seconds"),
+            "a histogram is only its _bucket, _sum and _count"
+        );
     }
 
     #[test]

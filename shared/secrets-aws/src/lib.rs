@@ -91,7 +91,7 @@ async fn fetch_aws(client: &Client, ids: &[String]) -> Fetched {
             Err(error) => {
                 // No BatchGetSecretValue permission, or an endpoint without it: GetSecretValue.
                 tracing::info!(
-                    error_code = error.code().unwrap_or("unknown"),
+                    errorCode = error.code().unwrap_or("unknown"),
                     "BatchGetSecretValue refused; fetching secrets one by one"
                 );
                 one_by_one.extend(chunk.iter().cloned());

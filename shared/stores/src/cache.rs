@@ -8,6 +8,7 @@ use futures_util::future::BoxFuture;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redline_core::config::{ConfigError, RedisConfig};
 use redline_core::error::{ApiError, Unavailable};
+use redline_core::metrics::{self, Metric};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::OnceCell;
@@ -253,7 +254,29 @@ impl Cache {
             .await
     }
 
+    /// Times a command (retries included) into the request's metrics, counting a failure.
+    async fn measured<T>(
+        &self,
+        command: impl std::future::Future<Output = Result<T, CacheError>>,
+    ) -> Result<T, CacheError> {
+        let started = std::time::Instant::now();
+        let outcome = command.await;
+        metrics::cache_time(started.elapsed());
+        if outcome.is_err() {
+            metrics::count(Metric::DependencyErrors);
+        }
+        outcome
+    }
+
     async fn once<T, F, Fut>(&self, operation: F) -> Result<T, CacheError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        self.measured(self.once_unmeasured(operation)).await
+    }
+
+    async fn once_unmeasured<T, F, Fut>(&self, operation: F) -> Result<T, CacheError>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,
@@ -274,6 +297,15 @@ impl Cache {
     /// recovery succeed instead of paying for the stale connection. A login the manager's
     /// reconnect had refused is retried once with refetched credentials.
     async fn with_reconnect<T, F, Fut>(&self, operation: F) -> Result<T, CacheError>
+    where
+        F: Fn(ConnectionManager) -> Fut,
+        Fut: std::future::Future<Output = redis::RedisResult<T>>,
+    {
+        self.measured(self.with_reconnect_unmeasured(operation))
+            .await
+    }
+
+    async fn with_reconnect_unmeasured<T, F, Fut>(&self, operation: F) -> Result<T, CacheError>
     where
         F: Fn(ConnectionManager) -> Fut,
         Fut: std::future::Future<Output = redis::RedisResult<T>>,

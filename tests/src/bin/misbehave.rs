@@ -80,10 +80,14 @@ fn print_logs_and_metrics(event: &LambdaEvent<Value>) {
     }
     println!("misbehave plain text line");
     let function = std::env::var("AWS_LAMBDA_FUNCTION_NAME").unwrap_or_default();
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0);
     println!(
         "{}",
         json!({
-            "_aws": {"Timestamp": 1764090000000u64, "CloudWatchMetrics": [{
+            "_aws": {"Timestamp": now_ms, "CloudWatchMetrics": [{
                 "Namespace": "Redline",
                 "Dimensions": [["Service", "Function"], ["Service", "Function", "Version"], ["Service", "Function", "Route"]],
                 "Metrics": [

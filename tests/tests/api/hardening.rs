@@ -141,7 +141,7 @@ async fn only_the_contracts_401s_count_as_failures() {
         .send(TestRequest::post("/api/v1/auth/totp/setup").bearer(&access))
         .await;
     let secret = setup.body["secret"].as_str().unwrap().to_string();
-    let code = totp_now(&secret, 0);
+    let code = redline_tests::totp::code_now(&secret, 0);
     api.send(
         TestRequest::post("/api/v1/auth/totp/enable")
             .bearer(&access)
@@ -159,23 +159,6 @@ async fn only_the_contracts_401s_count_as_failures() {
         .send(TestRequest::get("/api/v1/auth/lock-status/counted"))
         .await;
     assert_eq!(status.body["failed_attempts"], 1, "{}", status.body);
-}
-
-fn totp_now(secret: &str, steps_ahead: u64) -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    totp_rs::Builder::new()
-        .with_algorithm(totp_rs::Algorithm::SHA1)
-        .with_digits(6)
-        .with_skew(1)
-        .with_step_duration(30)
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .build()
-        .unwrap()
-        .generate(now + 30 * steps_ahead)
-        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -197,7 +180,7 @@ async fn replacing_an_enabled_totp_needs_a_current_code() {
     api.send(
         TestRequest::post("/api/v1/auth/totp/enable")
             .bearer(&access)
-            .json(json!({"code": totp_now(&secret, 0)})),
+            .json(json!({"code": redline_tests::totp::code_now(&secret, 0)})),
     )
     .await
     .expect(200, "");
@@ -214,7 +197,7 @@ async fn replacing_an_enabled_totp_needs_a_current_code() {
     api.send(
         TestRequest::post("/api/v1/auth/totp/setup")
             .bearer(&access)
-            .json(json!({"code": totp_now(&secret, 1)})),
+            .json(json!({"code": redline_tests::totp::code_now(&secret, 1)})),
     )
     .await
     .expect(200, "");

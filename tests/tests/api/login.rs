@@ -266,20 +266,6 @@ async fn bcrypt_hashes_from_the_go_service_verify_and_are_rehashed() {
     api.login("frank", "legacy-passw0rd").await.expect(200, "");
 }
 
-fn totp_code(secret_b32: &str, at: u64) -> String {
-    let secret = totp_rs::Secret::try_from_base32(secret_b32).unwrap();
-    totp_rs::Builder::new()
-        .with_algorithm(totp_rs::Algorithm::SHA1)
-        .with_digits(6)
-        .with_skew(1)
-        .with_step_duration(30)
-        .with_secret(secret)
-        .build()
-        .unwrap()
-        .generate(at)
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn totp_setup_enable_and_login_with_single_use_codes() {
     let env = TestEnv::new().await;
@@ -302,7 +288,9 @@ async fn totp_setup_enable_and_login_with_single_use_codes() {
     api.send(enable("000000".into()))
         .await
         .expect(400, "TOTP_INVALID");
-    let response = api.send(enable(totp_code(&secret, now()))).await;
+    let response = api
+        .send(enable(redline_tests::totp::code_at(&secret, now())))
+        .await;
     response.expect(200, "");
     assert_eq!(response.body, json!({"enabled": true}));
 
@@ -313,7 +301,7 @@ async fn totp_setup_enable_and_login_with_single_use_codes() {
         .await
         .expect(401, "TOTP_INVALID");
     // The step used to enable is spent; the next step's code (within ±1) works once.
-    let next = totp_code(&secret, now() + 30);
+    let next = redline_tests::totp::code_at(&secret, now() + 30);
     api.login_with(json!({"username": "grace", "password": "passw0rd!", "totp_code": next}))
         .await
         .expect(200, "");

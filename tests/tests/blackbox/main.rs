@@ -6,6 +6,9 @@
 mod fixtures_replay;
 mod local_runner;
 mod local_stack;
+mod log_format;
+mod metrics;
+mod redaction;
 mod rie_fidelity;
 mod rotation;
 mod runner_metrics;

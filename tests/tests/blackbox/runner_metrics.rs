@@ -46,7 +46,7 @@ fn level_lines(log: &str, level: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn emf_is_folded_and_log_lines_filtered_as_lambda_would() {
-    let runner = fixture_runner(&[]);
+    let mut runner = fixture_runner(&[]);
     // ApplicationLogLevel INFO (Globals): INFO and above, text and EMF (INFO) are kept.
     let (status, _) = get(&runner.url("/misbehave/emf"), &[]).await;
     assert_eq!(status, 200);
@@ -67,6 +67,7 @@ async fn emf_is_folded_and_log_lines_filtered_as_lambda_would() {
     );
     let documents = runner.emf_documents();
     assert_eq!(documents.len(), 1, "{documents:?}");
+    assert_eq!(runner.emf_log_text().lines().count(), 1);
     assert_eq!(documents[0]["Function"], "MisbehaveFunction");
     let metrics = runner.metrics().await;
     let labels = r#"function="MisbehaveFunction",route="/misbehave/{action}",service="redline",version="$LATEST""#;
@@ -116,6 +117,7 @@ async fn emf_is_folded_and_log_lines_filtered_as_lambda_would() {
     );
 
     // A malformed document is counted and printed, not dropped.
+    runner.expect_invalid_emf();
     get(&runner.url("/misbehave/bad-emf"), &[]).await;
     let metrics = runner.metrics().await;
     assert_eq!(
@@ -327,6 +329,18 @@ async fn promtool_finds_nothing_on_metrics_after_a_run_of_the_real_template() {
     assert!(login.status().is_client_error(), "{}", login.status());
 
     let metrics = runner.scrape().await;
+    // Seven requests, seven invocations, one document each: every request counted once
+    // whatever the number of dimension sets, and folded before its answer.
+    let requests: f64 = metrics
+        .lines()
+        .filter(|line| line.starts_with("redline_requests_total{"))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(requests, 7.0, "{metrics}");
+    assert!(
+        metrics.contains("# TYPE redline_latency_seconds histogram\n"),
+        "{metrics}"
+    );
     let said = promtool_check_metrics(&metrics);
     assert!(
         said.is_empty(),

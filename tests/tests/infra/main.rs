@@ -1,8 +1,10 @@
 //! Tier `infra`: what ships besides the code: `template.yaml` (linters, SAM's own translator,
 //! and its agreement with the code's tables), the Dockerfile and compose stack, the Lambda
-//! artefacts, and what each function binary links.
+//! artefacts, what each function binary links, and the laptop's Prometheus rules and Grafana
+//! dashboard.
 
 mod containers;
 mod lambda_artifacts;
 mod linked;
+mod prometheus;
 mod template;

@@ -2,6 +2,7 @@
 
 use redline_captcha as captcha_image;
 use redline_core::config::CaptchaConfig;
+use redline_core::metrics::{self, Metric};
 use redline_crypto::random;
 use redline_stores::cache::{Cache, CacheError};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -158,12 +159,16 @@ impl Captchas<'_> {
         }
         // Not retried: a lost reply must not turn a consumed right answer into "invalid".
         let verdict: String = self.cache.script_once(&invocation).await?;
-        Ok(match verdict.as_str() {
+        let outcome = match verdict.as_str() {
             "ok" => Ok(()),
             "expired" => Err(CaptchaFailure::Expired),
             "wrong" => Err(CaptchaFailure::WrongCode),
             _ => Err(CaptchaFailure::Invalid),
-        })
+        };
+        if outcome.is_err() {
+            metrics::count(Metric::CaptchaFailed);
+        }
+        Ok(outcome)
     }
 
     /// Hands an sms/email code to the development outbox (a Redis list).

@@ -17,6 +17,7 @@ use redline_accounts::lockout::Lockout;
 use redline_core::error::ApiError;
 use redline_core::http::routes::{RateGroup, RouteId};
 use redline_core::http::{Function, Input, RateDecision, Reply};
+use redline_core::metrics::{self, Metric};
 use redline_core::secrets::Freshness;
 use redline_core::Area;
 
@@ -50,7 +51,7 @@ impl Function for Auth {
             RouteId::Captcha => captcha::captcha(state, input).await,
             RouteId::CaptchaVerify => captcha::captcha_verify(state, input).await,
             RouteId::Register => register::register(state, input).await,
-            RouteId::Login => login::login(state, input).await,
+            RouteId::Login => counted_login(login::login(state, input).await),
             RouteId::Logout => session::logout(state, input).await,
             RouteId::Refresh => session::refresh(state, input).await,
             RouteId::LockStatus => lock_status::lock_status(state, input).await,
@@ -60,6 +61,18 @@ impl Function for Auth {
             _ => Err(ApiError::NotFound),
         }
     }
+}
+
+/// `LoginSucceeded` for a session started; `LoginFailed` for a refused credential check.
+fn counted_login(outcome: Result<Reply, ApiError>) -> Result<Reply, ApiError> {
+    match &outcome {
+        Ok(_) => metrics::count(Metric::LoginSucceeded),
+        Err(ApiError::InvalidCredentials | ApiError::TotpInvalid | ApiError::TotpRequired) => {
+            metrics::count(Metric::LoginFailed)
+        }
+        Err(_) => {}
+    }
+    outcome
 }
 
 fn captchas(state: &State) -> Captchas<'_> {

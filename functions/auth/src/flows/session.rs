@@ -6,6 +6,7 @@ use crate::domain::sessions::{Rotation, Sessions};
 use redline_accounts::{account_of, authenticate, revocations};
 use redline_core::error::ApiError;
 use redline_core::http::{Input, Reply};
+use redline_core::metrics::{self, Metric};
 use redline_crypto::random;
 use redline_tokens::{Subject, TokenKind};
 use serde::Deserialize;
@@ -46,9 +47,18 @@ pub(super) async fn refresh(state: &State, input: &Input<'_>) -> Result<Reply, A
         .await?;
     let family_expires = match rotation {
         Rotation::Rotated { family_expires } => family_expires,
-        Rotation::Expired => return Err(ApiError::TokenExpired),
-        Rotation::Revoked => return Err(ApiError::TokenInvalid),
-        Rotation::Reused => return Err(ApiError::RefreshTokenReused),
+        Rotation::Expired => {
+            metrics::count(Metric::TokenRejected);
+            return Err(ApiError::TokenExpired);
+        }
+        Rotation::Revoked => {
+            metrics::count(Metric::TokenRejected);
+            return Err(ApiError::TokenInvalid);
+        }
+        Rotation::Reused => {
+            metrics::count(Metric::RefreshReuseDetected);
+            return Err(ApiError::RefreshTokenReused);
+        }
     };
     let refresh = tokens
         .issue_with_id(

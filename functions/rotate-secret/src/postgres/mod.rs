@@ -148,7 +148,7 @@ impl Postgres<'_> {
         .await?;
         if change == RoleChange::Created {
             tracing::info!(
-                secret_id = self.secret_id,
+                secretId = self.secret_id,
                 "created the alternate user as a member of the base user"
             );
         }

@@ -12,6 +12,7 @@ pub struct Config {
     pub env: Environment,
     pub service: ServiceConfig,
     pub log: LogConfig,
+    pub metrics: MetricsConfig,
     pub database: DatabaseConfig,
     pub redis: RedisConfig,
     pub auth: AuthConfig,
@@ -60,6 +61,13 @@ pub struct ServiceConfig {
 pub struct LogConfig {
     /// A `tracing` filter such as `info` or `redline_core=debug,info`.
     pub level: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// The CloudWatch namespace of the EMF documents; alarms and dashboards name it.
+    pub namespace: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]

@@ -11,16 +11,22 @@ use super::response::{error_reply, finish, ExtraHeaders, Reply};
 use super::routes::{match_route, Match, RateGroup, RouteId};
 use crate::area::Area;
 use crate::error::{ApiError, Unavailable};
+use crate::invocation::{self, Invocation};
+use crate::metrics::{self, RequestRecord};
 use crate::secrets::Freshness;
+use crate::telemetry;
 use futures_util::FutureExt;
 use lambda_http::{service_fn, Body, Request, Response};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 static COLD: AtomicBool = AtomicBool::new(true);
+
+/// The route dimension of a request no route matched, as API Gateway names its catch-all.
+pub const UNMATCHED: &str = "$default";
 
 /// What an area adds to the pipeline: its state, its secrets' freshness, its rate limits and its
 /// routes.
@@ -48,6 +54,73 @@ pub trait Function: Send + Sync + 'static {
         route: RouteId,
         input: &Input<'_>,
     ) -> impl Future<Output = Result<Reply, ApiError>> + Send;
+}
+
+/// A finished request, before it becomes a response.
+struct Answer {
+    reply: Reply,
+    /// The error envelope's reason; empty on success.
+    reason: &'static str,
+    /// A server fault's cause chain, for the log line only.
+    fault: Option<String>,
+    extra: ExtraHeaders,
+    /// The route template; `$default` when no route matched (never the raw path, which can
+    /// hold personal data).
+    route: &'static str,
+}
+
+/// The invocation's `request` log line, then its EMF document.
+fn record(incoming: &Incoming, answer: &Answer, area: Area, latency: Duration, cold_start: bool) {
+    let version = telemetry::function_version();
+    let status = answer.reply.status;
+    let api_request_id = incoming.apigw_request_id.as_deref().unwrap_or("");
+    let latency_ms = latency.as_secs_f64() * 1000.0;
+    let fields = (
+        area.function_name(),
+        version.as_str(),
+        incoming.method.as_str(),
+    );
+    match &answer.fault {
+        None => tracing::info!(
+            apiRequestId = api_request_id,
+            function = fields.0,
+            version = fields.1,
+            coldStart = cold_start,
+            method = fields.2,
+            route = answer.route,
+            status,
+            reason = answer.reason,
+            latencyMs = latency_ms,
+            "request"
+        ),
+        Some(error) => tracing::error!(
+            apiRequestId = api_request_id,
+            function = fields.0,
+            version = fields.1,
+            coldStart = cold_start,
+            method = fields.2,
+            route = answer.route,
+            status,
+            reason = answer.reason,
+            latencyMs = latency_ms,
+            error = error.as_str(),
+            "request"
+        ),
+    }
+    invocation::with(|context| {
+        metrics::request(&RequestRecord {
+            function: area.function_name(),
+            version: &version,
+            route: answer.route,
+            request_id: &context.request_id,
+            trace_id: context.trace_id.as_deref(),
+            status,
+            reason: answer.reason,
+            latency,
+            cold_start,
+            tally: &context.tally.borrow(),
+        })
+    });
 }
 
 /// A function's request handler: the state built at cold start plus the shared pipeline.
@@ -83,47 +156,57 @@ impl<F: Function> App<F> {
         .await
     }
 
+    /// One invocation: the response, one `request` log line and one EMF document.
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let started = Instant::now();
         let cold_start = COLD.swap(false, Ordering::Relaxed);
         let incoming = Incoming::from_lambda(request);
+        let context = Invocation::new(
+            incoming.request_id.clone(),
+            incoming.trace_header.as_deref(),
+        );
+        let (response, _) = invocation::scope(context, async {
+            let answer = self.answer(&incoming).await;
+            record(&incoming, &answer, F::AREA, started.elapsed(), cold_start);
+            finish(
+                answer.reply,
+                answer.extra,
+                &incoming.request_id,
+                incoming.https,
+            )
+        })
+        .await;
+        response
+    }
+
+    /// The reply, and what the request line and the metrics say about it.
+    async fn answer(&self, incoming: &Incoming) -> Answer {
         let mut extra = ExtraHeaders::new();
-        let mut route_name = "unmatched";
-        let outcome = AssertUnwindSafe(self.respond(&incoming, &mut extra, &mut route_name))
+        let mut route = UNMATCHED;
+        let outcome = AssertUnwindSafe(self.respond(incoming, &mut extra, &mut route))
             .catch_unwind()
             .await
             .unwrap_or_else(|_| Err(ApiError::internal("handler panicked")));
-        let (reply, reason) = match outcome {
-            Ok(reply) => (reply, None),
+        match outcome {
+            Ok(reply) => Answer {
+                reply,
+                reason: "",
+                fault: None,
+                extra,
+                route,
+            },
             Err(error) => {
-                if error.is_server_fault() {
-                    tracing::error!(
-                        request_id = %incoming.request_id,
-                        route = route_name,
-                        error = %error,
-                        "request failed"
-                    );
-                }
                 let (reply, headers) = error_reply(&error);
                 extra.extend(headers);
-                (reply, Some(error.envelope().reason))
+                Answer {
+                    reply,
+                    reason: error.envelope().reason,
+                    fault: error.is_server_fault().then(|| error.to_string()),
+                    extra,
+                    route,
+                }
             }
-        };
-        let status = reply.status;
-        tracing::info!(
-            request_id = %incoming.request_id,
-            apigw_request_id = incoming.apigw_request_id.as_deref().unwrap_or(""),
-            cold_start,
-            function = crate::telemetry::function_name(),
-            version = crate::telemetry::function_version(),
-            method = %incoming.method,
-            route = route_name,
-            status,
-            reason = reason.unwrap_or(""),
-            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-            "request"
-        );
-        finish(reply, extra, &incoming.request_id, incoming.https)
+        }
     }
 
     async fn respond(

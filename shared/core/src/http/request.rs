@@ -20,6 +20,9 @@ pub struct Incoming {
     pub body: Vec<u8>,
     /// `arn:...:function:name:alias` of the invocation, when Lambda gave one.
     pub invoked_arn: Option<String>,
+    /// The X-Ray trace header Lambda gave this invocation (`Lambda-Runtime-Trace-Id`, which the
+    /// runtime also puts in `_X_AMZN_TRACE_ID`).
+    pub trace_header: Option<String>,
 }
 
 impl Incoming {
@@ -55,6 +58,11 @@ impl Incoming {
             headers: parts.headers,
             query,
             body,
+            trace_header: context
+                .as_ref()
+                .and_then(|c| c.xray_trace_id.clone())
+                .or_else(|| std::env::var("_X_AMZN_TRACE_ID").ok())
+                .filter(|t| !t.is_empty()),
             invoked_arn: context
                 .map(|c| c.invoked_function_arn)
                 .filter(|a| !a.is_empty()),

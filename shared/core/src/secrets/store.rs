@@ -193,6 +193,7 @@ impl<T> SecretStore<T> {
             }
             Err(cause) => {
                 tracing::warn!(error = %cause, "secrets refresh failed; serving cached values");
+                crate::metrics::count(crate::metrics::Metric::DependencyErrors);
                 state.failure = Some((Instant::now(), cause));
             }
         }

@@ -10,6 +10,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use futures_util::future::BoxFuture;
 use redline_core::config::DatabaseConfig;
 use redline_core::error::{ApiError, Unavailable};
+use redline_core::metrics::{self, Metric};
 use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
@@ -212,15 +213,22 @@ impl Db {
         }
     }
 
-    /// Runs one database operation under the operation timeout.
+    /// Runs one database operation under the operation timeout; its time and an unavailable
+    /// server go into the request's metrics.
     pub async fn timed<T>(
         &self,
         operation: impl Future<Output = Result<T, DbError>>,
     ) -> Result<T, DbError> {
-        match tokio::time::timeout(self.inner.op_timeout, operation).await {
+        let started = std::time::Instant::now();
+        let outcome = match tokio::time::timeout(self.inner.op_timeout, operation).await {
             Ok(result) => result,
             Err(_) => Err(DbError::Unavailable("operation timed out".into())),
+        };
+        metrics::db_time(started.elapsed());
+        if let Err(DbError::Unavailable(_)) = outcome {
+            metrics::count(Metric::DependencyErrors);
         }
+        outcome
     }
 
     /// One statement on a pooled connection, under the operation timeout.

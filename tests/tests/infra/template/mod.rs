@@ -182,10 +182,12 @@ fn strings(value: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+mod alarms;
 mod cold_start;
 mod environment;
 mod functions;
 mod lint;
+mod logging;
 mod routes;
 mod secrets;
 mod translator;
@@ -444,6 +446,14 @@ fn translate(parameters: &serde_json::Value) -> serde_json::Value {
     );
     assert_success("SAM translation", &output);
     serde_json::from_slice(&output.stdout).expect("the translator prints JSON")
+}
+
+/// The template as SAM's translator hands it to CloudFormation with [`translation_parameters`],
+/// translated once for the tests that only read it.
+fn deployed() -> &'static serde_json::Value {
+    static DEPLOYED: std::sync::LazyLock<serde_json::Value> =
+        std::sync::LazyLock::new(|| translate(&translation_parameters()));
+    &DEPLOYED
 }
 
 /// Parameters for the translation: those without a default. CloudFormation hands the transform

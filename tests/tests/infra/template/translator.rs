@@ -128,13 +128,18 @@ fn sam_translation_keeps_cors_and_sends_every_route_to_the_live_alias() {
         .sum();
     assert_eq!(operations, seen + 1, "no other operations in the API");
 
-    // SAM generated no role and no policy of its own: only the template's roles exist.
+    // SAM generated no role and no policy of its own: only the template's roles exist, the
+    // functions' and the one CloudWatch Logs uses for the optional log pipeline (logging.rs).
     let roles: BTreeSet<&str> = resources
         .iter()
         .filter(|(_, r)| r["Type"] == "AWS::IAM::Role")
         .map(|(id, _)| id.as_str())
         .collect();
-    let expected: BTreeSet<String> = FUNCTIONS.iter().map(|f| format!("{f}Role")).collect();
+    let expected: BTreeSet<String> = FUNCTIONS
+        .iter()
+        .map(|f| format!("{f}Role"))
+        .chain(["LogDeliveryRole".to_string()])
+        .collect();
     assert_eq!(
         roles,
         expected.iter().map(String::as_str).collect(),

@@ -1,8 +1,15 @@
-//! Structured JSON logs through `tracing`, and what the logs say about this function.
+//! Logs through `tracing`, in Lambda's JSON log format (or its Text format), redacted by
+//! allow-list in the formatter; and what the logs say about this function.
 //!
 //! Logging starts first at cold start, at the level `AWS_LAMBDA_LOG_LEVEL` gives (INFO when
 //! unset), so configuration loading and the secret fetch are logged; once the configuration is
-//! loaded, [`refilter`] applies its `log.level`.
+//! loaded, [`refilter`] applies its `log.level`. EMF documents are never filtered: Lambda's own
+//! filter decides about them (the template pins `ApplicationLogLevel` to INFO for that reason).
+
+mod format;
+pub mod redact;
+
+pub use format::{LambdaFormat, LogFormat};
 
 use std::sync::OnceLock;
 use tracing::level_filters::LevelFilter;
@@ -28,19 +35,24 @@ fn platform_filter() -> Targets {
     Targets::new().with_default(level)
 }
 
-/// One JSON object per line on stdout (CloudWatch Logs). Idempotent: a second call keeps the
-/// first subscriber.
+/// Whatever the level, EMF documents go out.
+fn with_metrics(filter: Targets) -> Targets {
+    filter.with_target(crate::metrics::EMF_TARGET, LevelFilter::INFO)
+}
+
+/// The formatting layer on any writer (stdout in Lambda; a buffer in tests).
+pub fn layer<W>(writer: W, format: LogFormat) -> LambdaFormat<W> {
+    LambdaFormat::new(writer, format)
+}
+
+/// One line per event on stdout (CloudWatch Logs), in the format `AWS_LAMBDA_LOG_FORMAT` names.
+/// Idempotent: a second call keeps the first subscriber.
 pub fn start() {
     if FILTER.get().is_some() {
         return;
     }
-    let (filter, handle) = reload::Layer::new(platform_filter());
-    let format = tracing_subscriber::fmt::layer()
-        .json()
-        .with_current_span(false)
-        .with_span_list(false)
-        .with_target(false)
-        .without_time();
+    let (filter, handle) = reload::Layer::new(with_metrics(platform_filter()));
+    let format = layer(std::io::stdout, LogFormat::from_env());
     if tracing_subscriber::registry()
         .with(filter)
         .with(format)
@@ -59,7 +71,7 @@ pub fn refilter(level: &str) {
         .parse::<Targets>()
         .unwrap_or_else(|_| Targets::new().with_default(LevelFilter::INFO));
     if let Some(handle) = FILTER.get() {
-        let _ = handle.reload(filter);
+        let _ = handle.reload(with_metrics(filter));
     }
 }
 
