@@ -59,15 +59,23 @@ fn requests(c: &mut Criterion) {
             run("lambda_json_and_emf");
         }
         {
-            let before = tracing_subscriber::fmt()
-                .json()
-                .with_current_span(false)
-                .with_span_list(false)
-                .with_target(false)
-                .without_time()
-                .with_max_level(LevelFilter::INFO)
-                .with_writer(std::io::sink)
-                .finish();
+            // As before this change: one JSON line per request, no EMF document (filtered out,
+            // so none is built).
+            let before = tracing_subscriber::registry()
+                .with(
+                    Targets::new()
+                        .with_default(LevelFilter::INFO)
+                        .with_target(redline_core::metrics::EMF_TARGET, LevelFilter::OFF),
+                )
+                .with(
+                    tracing_subscriber::fmt::layer()
+                        .json()
+                        .with_current_span(false)
+                        .with_span_list(false)
+                        .with_target(false)
+                        .without_time()
+                        .with_writer(std::io::sink),
+                );
             let _before = tracing::subscriber::set_default(before);
             run("before_tracing_subscriber_json");
         }

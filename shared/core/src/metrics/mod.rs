@@ -79,6 +79,9 @@ pub struct RequestRecord<'a> {
 
 /// Writes an HTTP invocation's document.
 pub fn request(record: &RequestRecord<'_>) {
+    if !enabled() {
+        return;
+    }
     let (namespace, service) = names();
     let class = record.status / 100;
     let mut metrics = Vec::with_capacity(16);
@@ -116,6 +119,9 @@ pub fn request(record: &RequestRecord<'_>) {
 /// Writes an event function's document: `Invocations`, `Failures` and what it did (for
 /// instance `MigrationsApplied`), with string properties such as the rotation step.
 pub fn event(function: &str, failed: bool, did: &[(Metric, f64)], properties: &[(&str, &str)]) {
+    if !enabled() {
+        return;
+    }
     let (namespace, service) = names();
     let version = crate::telemetry::function_version();
     let mut metrics = vec![
@@ -138,6 +144,11 @@ pub fn event(function: &str, failed: bool, did: &[(Metric, f64)], properties: &[
         properties: &props,
         metrics: &metrics,
     });
+}
+
+/// Whether anything would write a document: nothing is built for no one.
+fn enabled() -> bool {
+    tracing::enabled!(target: EMF_TARGET, tracing::Level::INFO)
 }
 
 fn write(document: &Document<'_>) {
