@@ -45,6 +45,9 @@ const SAFE: &[&str] = &[
     "step",
     "versionId",
     "outcome",
+    "deploymentId",
+    "hookExecutionId",
+    "ready",
 ];
 
 const FREE_TEXT: &[&str] = &["message", "error"];
