@@ -75,7 +75,7 @@ pub(super) async fn login(
     };
     let allowed: Vec<&str> = binding.as_deref().into_iter().collect();
     // The smoke account, signed by a traffic hook, logs in without a captcha.
-    if !smoke.is_some_and(|account| account.username == body.username) {
+    if smoke.is_none_or(|account| account.username != body.username) {
         pass_captcha(state, &body.captcha_id, &body.captcha_code, &allowed).await?;
     }
 

@@ -45,7 +45,7 @@ pub(super) async fn register(
     }
     let allowed: Vec<&str> = bindings.iter().map(String::as_str).collect();
     // The smoke account, signed by a traffic hook, registers without a captcha.
-    if !smoke.is_some_and(|account| account.username == body.username) {
+    if smoke.is_none_or(|account| account.username != body.username) {
         pass_captcha(state, &body.captcha_id, &body.captcha_code, &allowed).await?;
     }
 
