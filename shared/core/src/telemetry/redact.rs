@@ -47,7 +47,6 @@ const SAFE: &[&str] = &[
     "outcome",
     "deploymentId",
     "hookExecutionId",
-    "ready",
 ];
 
 const FREE_TEXT: &[&str] = &["message", "error"];
