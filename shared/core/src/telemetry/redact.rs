@@ -48,6 +48,14 @@ const SAFE: &[&str] = &[
     "deploymentId",
     "hookExecutionId",
     "ready",
+    // migrate as a CloudFormation custom resource (never its ResponseURL: a credential)
+    "requestType",
+    "logicalResourceId",
+    "stackId",
+    "migrateVersion",
+    "delivered",
+    "attempt",
+    "retry",
 ];
 
 const FREE_TEXT: &[&str] = &["message", "error"];
