@@ -4,9 +4,7 @@
 //! Also: migrate still runs as a plain invoke and as a command.
 
 use redline_stores::db::MIGRATIONS;
-use redline_tests::custom_resource::{
-    Request, ResponseBucket, Signature, LOGICAL_ID, STACK_ID,
-};
+use redline_tests::custom_resource::{Request, ResponseBucket, Signature, LOGICAL_ID, STACK_ID};
 use redline_tests::runner::{bin_dir, env_file, repo_root, workspace_bin, Runner};
 use redline_tests::secrets_stack::database_references;
 use redline_tests::servers::{random_u64, MotoServer, PgCluster, PgOptions, TestDatabase};
@@ -35,7 +33,10 @@ impl Rig {
     async fn start(database: &Value, settings: Value) -> Rig {
         let moto = MotoServer::start();
         let secret = moto
-            .create_secret(&format!("redline/db-{:08x}", random_u64() as u32), &database.to_string())
+            .create_secret(
+                &format!("redline/db-{:08x}", random_u64() as u32),
+                &database.to_string(),
+            )
             .await;
         let bucket = ResponseBucket::create(&moto);
         let mut vars: Map<String, Value> = moto
@@ -101,7 +102,10 @@ impl Rig {
         // whole.
         assert_eq!(stored.content_type, "binary/octet-stream", "{stored:?}");
         assert_eq!(stored.content_length, stored.body.len() as u64);
-        assert_eq!(answer, stored.response, "the invocation returns what it PUT");
+        assert_eq!(
+            answer, stored.response,
+            "the invocation returns what it PUT"
+        );
         let response = stored.response;
         assert_eq!(response["PhysicalResourceId"], PHYSICAL_ID, "{response}");
         assert_eq!(response["StackId"], STACK_ID);
@@ -155,7 +159,10 @@ async fn create_update_delete_and_a_redelivery_answer_success_at_the_response_ur
     let deleted = rig.answer(&delete).await;
     assert_eq!(deleted["Status"], "SUCCESS", "{deleted}");
     assert_eq!(deleted.get("Data"), None);
-    assert!(!has_table(&admin, "schema_migrations").await, "Delete migrated");
+    assert!(
+        !has_table(&admin, "schema_migrations").await,
+        "Delete migrated"
+    );
 
     let create = rig.request("Create", "1", Signature::V2);
     let created = rig.answer(&create).await;
@@ -175,7 +182,10 @@ async fn create_update_delete_and_a_redelivery_answer_success_at_the_response_ur
     // CloudFormation delivers the same request again: the same answer, nothing left to apply.
     let again = rig.answer(&create).await;
     assert_eq!(again["Status"], "SUCCESS", "{again}");
-    assert_eq!(again["Data"], json!({"Applied": "0", "SchemaVersion": latest}));
+    assert_eq!(
+        again["Data"],
+        json!({"Applied": "0", "SchemaVersion": latest})
+    );
 
     // A deploy with a new migrate build (SigV4 URL this time): the same physical id.
     let update = rig.request("Update", "2", Signature::V4);
@@ -191,14 +201,24 @@ async fn create_update_delete_and_a_redelivery_answer_success_at_the_response_ur
     let (error, report) = rig.invoke(&json!({})).await;
     assert_eq!(error, None, "{report}");
     assert_eq!(report["applied"], json!([]));
-    assert_eq!(report["already_applied"].as_array().unwrap().len(), MIGRATIONS.len());
+    assert_eq!(
+        report["already_applied"].as_array().unwrap().len(),
+        MIGRATIONS.len()
+    );
 
     // One document per invocation, with the request type.
     let creates = rig.emf_of("Create");
     assert_eq!(creates.len(), 2, "{creates:?}");
-    let applied: Vec<f64> = creates.iter().map(|d| number(&d["MigrationsApplied"])).collect();
+    let applied: Vec<f64> = creates
+        .iter()
+        .map(|d| number(&d["MigrationsApplied"]))
+        .collect();
     assert_eq!(applied, [MIGRATIONS.len() as f64, 0.0]);
-    for document in creates.iter().chain(&rig.emf_of("Delete")).chain(&rig.emf_of("Update")) {
+    for document in creates
+        .iter()
+        .chain(&rig.emf_of("Delete"))
+        .chain(&rig.emf_of("Update"))
+    {
         assert_eq!(number(&document["Invocations"]), 1.0, "{document}");
         assert_eq!(number(&document["Failures"]), 0.0, "{document}");
     }
@@ -224,7 +244,13 @@ async fn a_failing_migration_is_reported_failed_without_secrets_and_succeeds_onc
     )
     .await;
     let owner = cluster.connect_superuser(database.name()).await.unwrap();
-    let secret = login(cluster.host(), cluster.port(), database.name(), "app", &password);
+    let secret = login(
+        cluster.host(),
+        cluster.port(),
+        database.name(),
+        "app",
+        &password,
+    );
     let rig = Rig::start(&secret, json!({})).await;
     let create = rig.request("Create", "1", Signature::V2);
 
@@ -274,7 +300,10 @@ async fn a_failing_migration_is_reported_failed_without_secrets_and_succeeds_onc
     for failed in [&refused, &broken] {
         let reason = failed["Reason"].as_str().unwrap();
         for secret in [password.as_str(), cluster.host(), "localhost", "127.0.0.1"] {
-            assert!(!reason.contains(secret), "the reason holds {secret:?}: {reason}");
+            assert!(
+                !reason.contains(secret),
+                "the reason holds {secret:?}: {reason}"
+            );
         }
     }
     for (what, text) in [
@@ -340,15 +369,12 @@ async fn a_configuration_failure_is_reported_failed_through_the_response_url_not
     // Secrets that cannot be read at cold start: the same, typed as such.
     let missing = "redline/not-seeded";
     let rig = Rig::start(&secret, Value::Object(database_references(missing))).await;
-    let answered = rig
-        .answer(&rig.request("Create", "1", Signature::V2))
-        .await;
+    let answered = rig.answer(&rig.request("Create", "1", Signature::V2)).await;
     assert_eq!(answered["Status"], "FAILED", "{answered}");
     assert!(
-        answered["Reason"]
-            .as_str()
-            .unwrap()
-            .starts_with(&format!("Runtime.SecretsUnavailable: secret {missing} does not exist")),
+        answered["Reason"].as_str().unwrap().starts_with(&format!(
+            "Runtime.SecretsUnavailable: secret {missing} does not exist"
+        )),
         "{answered}"
     );
     assert!(!has_table(&database.connect().await, "schema_migrations").await);
@@ -378,7 +404,10 @@ async fn migrate_still_runs_as_a_command() {
     );
     let stdout = String::from_utf8_lossy(&output.stdout);
     let report: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    assert_eq!(report["applied"].as_array().unwrap().len(), MIGRATIONS.len());
+    assert_eq!(
+        report["applied"].as_array().unwrap().len(),
+        MIGRATIONS.len()
+    );
 
     let output = run(&[("REDLINE__DATABASE__CONNECT_TIMEOUT", "soon")]);
     assert!(!output.status.success());
