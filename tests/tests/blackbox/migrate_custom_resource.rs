@@ -1,7 +1,8 @@
 //! migrate as a CloudFormation custom resource, end to end: the real `migrate` binary under the
-//! local runner's invoke API, its database login in a secret of the moto emulator, a real PostgreSQL database per test, and each answer PUT to a URL
-//! that botocore pre-signed for moto's S3, read back from the bucket as CloudFormation reads it.
-//! Also: migrate still runs as a plain invoke and as a command.
+//! local runner's invoke API, its database login in a secret of the moto emulator, a real
+//! PostgreSQL database per test, and each answer PUT to a URL that botocore pre-signed for moto's
+//! S3, read back from the bucket as CloudFormation reads it. Also: migrate still runs as a plain
+//! invoke and as a command.
 
 use redline_stores::db::MIGRATIONS;
 use redline_tests::custom_resource::{Request, ResponseBucket, Signature, LOGICAL_ID, STACK_ID};
