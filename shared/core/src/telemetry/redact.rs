@@ -47,6 +47,14 @@ const SAFE: &[&str] = &[
     "outcome",
     "deploymentId",
     "hookExecutionId",
+    // migrate as a CloudFormation custom resource (never its ResponseURL: a credential)
+    "requestType",
+    "logicalResourceId",
+    "stackId",
+    "migrateVersion",
+    "delivered",
+    "attempt",
+    "retry",
 ];
 
 const FREE_TEXT: &[&str] = &["message", "error"];
