@@ -156,7 +156,7 @@ impl Hook {
 }
 
 /// What a traffic hook's `FunctionName` starts with: the role SAM creates for CodeDeploy may
-/// invoke only functions named so (`AWSCodeDeployRoleForLambdaLimited`).
+/// invoke only functions named so (its managed policy `AWSCodeDeployRoleForLambda`).
 pub const HOOK_PREFIX: &str = "CodeDeployHook_";
 
 /// One IAM statement of a function's role: actions on resources (secret logical ids or
