@@ -13,8 +13,7 @@ fn log_groups() -> Vec<(&'static str, String, &'static str)> {
         .iter()
         .map(|needs| {
             let group = format!("{}LogGroup", needs.logical_id.trim_end_matches("Function"));
-            let function = needs.area.map_or(needs.binary, |area| area.function_name());
-            (needs.logical_id, group, function)
+            (needs.logical_id, group, needs.name)
         })
         .collect()
 }
