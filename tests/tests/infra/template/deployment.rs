@@ -38,16 +38,6 @@ fn api_functions() -> Vec<&'static Needs> {
     NEEDS.iter().filter(|n| n.area.is_some()).collect()
 }
 
-fn of_type<'a>(cfn: &'a Json, kind: &str) -> BTreeMap<&'a str, &'a Json> {
-    cfn["Resources"]
-        .as_object()
-        .expect("Resources")
-        .iter()
-        .filter(|(_, r)| r["Type"] == kind)
-        .map(|(id, r)| (id.as_str(), r))
-        .collect()
-}
-
 /// The `DeploymentType` parameter: a string whose allowed values are exactly SAM's types, once
 /// each, defaulting to a canary.
 fn check_deployment_type_parameter(parameter: &Json) -> Result<(), String> {
@@ -107,11 +97,12 @@ fn check_hook_name(function_name: &Json) -> Result<(), String> {
         .as_str()
         .or_else(|| function_name.as_str())
         .ok_or_else(|| format!("FunctionName {function_name} is neither a name nor a !Sub"))?;
-    match name.starts_with(HOOK_PREFIX) {
-        true => Ok(()),
-        false => Err(format!(
+    if name.starts_with(HOOK_PREFIX) {
+        Ok(())
+    } else {
+        Err(format!(
             "{name} does not start with {HOOK_PREFIX}: CodeDeploy's role may not invoke it"
-        )),
+        ))
     }
 }
 

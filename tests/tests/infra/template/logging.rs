@@ -18,16 +18,6 @@ fn log_groups() -> Vec<(&'static str, String, &'static str)> {
         .collect()
 }
 
-fn of_type<'a>(cfn: &'a Json, kind: &str) -> BTreeMap<&'a str, &'a Json> {
-    cfn["Resources"]
-        .as_object()
-        .expect("Resources")
-        .iter()
-        .filter(|(_, r)| r["Type"] == kind)
-        .map(|(id, r)| (id.as_str(), r))
-        .collect()
-}
-
 #[test]
 fn every_function_logs_json_with_application_and_system_levels_pinned_to_info() {
     let cfn = deployed();

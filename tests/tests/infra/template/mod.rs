@@ -456,6 +456,17 @@ fn translate(parameters: &serde_json::Value) -> serde_json::Value {
     serde_json::from_slice(&output.stdout).expect("the translator prints JSON")
 }
 
+/// The resources of a translated template of one type, by logical id.
+fn of_type<'a>(cfn: &'a serde_json::Value, kind: &str) -> BTreeMap<&'a str, &'a serde_json::Value> {
+    cfn["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(id, r)| (id.as_str(), r))
+        .collect()
+}
+
 /// The template as SAM's translator hands it to CloudFormation with [`translation_parameters`],
 /// translated once for the tests that only read it.
 fn deployed() -> &'static serde_json::Value {
