@@ -67,12 +67,16 @@
 //! the HTTP API (events through [`http`]), [`control`] the invoke port, [`scrape`] `/metrics`;
 //! [`runtime_api`] is the Runtime API each instance polls; [`series`] renders Prometheus text.
 
+pub mod code;
+pub mod codedeploy;
 pub mod control;
 pub mod emf;
 pub mod env;
+pub mod functions;
 pub mod gateway;
 pub mod http;
 pub mod ids;
+pub mod lambda_api;
 pub mod log_filter;
 pub mod memory;
 pub mod metrics;
@@ -86,12 +90,14 @@ pub mod trace;
 
 pub use metrics::{exposed_series, OWN_SERIES};
 
+use code::CodeStore;
 use env::EnvVarsFile;
+use functions::{Function, Functions};
 use metrics::Metrics;
 use output::EmfLog;
-use pool::{FunctionConfig, FunctionPool};
+use pool::FunctionConfig;
 use redline_template::{Resolver, Template};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,11 +114,19 @@ pub struct Settings {
     pub integration_timeout: Duration,
     /// `--emf-log`: where every folded EMF document is appended.
     pub emf_log: Option<PathBuf>,
+    /// `--versions-dir`: where published versions' snapshots go (else a temporary directory).
+    pub versions_dir: Option<PathBuf>,
+    /// `--code-dir`: the only places `UpdateFunctionCode` takes code from.
+    pub code_dirs: Vec<PathBuf>,
+    /// `--hook-timeout`: how long a CodeDeploy hook has to report.
+    pub hook_timeout: Duration,
 }
 
-/// Everything resolved from the template: one pool per function, the routes and CORS.
+/// Everything resolved from the template: the functions (their versions and aliases), the
+/// routes and CORS, the invoke port's APIs.
 pub struct Stack {
-    pub pools: HashMap<String, Arc<FunctionPool>>,
+    pub functions: Arc<Functions>,
+    pub store: Arc<CodeStore>,
     pub gateway: gateway::Gateway,
     pub control: control::Control,
     pub metrics: Arc<Metrics>,
@@ -140,7 +154,11 @@ impl Stack {
             Some(path) => Some(Arc::new(EmfLog::open(path)?)),
             None => None,
         };
-        let mut pools = HashMap::new();
+        let store = Arc::new(CodeStore::new(
+            settings.versions_dir.as_deref(),
+            &settings.code_dirs,
+        )?);
+        let mut all = Vec::new();
         for spec in &template.functions {
             let environment = env::function_environment(spec, &resolver, &files)?;
             let logging = spec
@@ -162,6 +180,7 @@ impl Stack {
                 logical_id: spec.logical_id.clone(),
                 name,
                 binary,
+                version: functions::LATEST.into(),
                 memory_mb: spec.memory_mb,
                 timeout: Duration::from_secs(spec.timeout_s),
                 environment,
@@ -174,11 +193,14 @@ impl Stack {
                 account_id: resolver.account_id.clone(),
                 logging,
             };
-            pools.insert(
-                spec.logical_id.clone(),
-                Arc::new(FunctionPool::new(config, metrics.clone(), emf_log.clone())),
-            );
+            all.push(Function::start(
+                config,
+                metrics.clone(),
+                emf_log.clone(),
+                store.clone(),
+            )?);
         }
+        let functions = Arc::new(Functions::new(all));
         let cors = match &template.cors {
             Some(spec) => Some(gateway::Cors {
                 origins: resolver
@@ -194,14 +216,23 @@ impl Stack {
         };
         let gateway = gateway::Gateway::new(
             template.routes.clone(),
-            pools.clone(),
+            functions.clone(),
             cors,
             port,
             settings.integration_timeout,
         )?;
-        let control = control::Control::new(&pools, metrics.clone());
+        let lambda = lambda_api::LambdaApi {
+            functions: functions.clone(),
+            store: store.clone(),
+        };
+        let codedeploy = Arc::new(codedeploy::CodeDeploy::new(
+            functions.clone(),
+            settings.hook_timeout,
+        ));
+        let control = control::Control::new(lambda, codedeploy, metrics.clone());
         Ok(Stack {
-            pools,
+            functions,
+            store,
             gateway,
             control,
             metrics,
@@ -209,8 +240,7 @@ impl Stack {
     }
 
     pub fn shutdown(&self) {
-        for pool in self.pools.values() {
-            pool.shutdown();
-        }
+        self.functions.shutdown();
+        self.store.cleanup();
     }
 }
