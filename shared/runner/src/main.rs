@@ -156,7 +156,7 @@ async fn main() {
         None => String::new(),
     };
     eprintln!(
-        "redline-local: {} functions; HTTP API on http://{}:{}, Lambda and CodeDeploy APIs and /metrics on http://{LOOPBACK}:{}{metrics_port} (ready in {:.1} ms)",
+        "redline-local: {} functions; HTTP API on http://{}:{}, invoke API and /metrics on http://{LOOPBACK}:{}{metrics_port} (ready in {:.1} ms)",
         stack.functions.all.len(),
         args.host,
         args.port,

@@ -11,6 +11,8 @@ mod metrics;
 mod redaction;
 mod rie_fidelity;
 mod rotation;
+mod runner_codedeploy;
 mod runner_metrics;
+mod runner_versions;
 mod secrets;
 mod startup;
