@@ -92,6 +92,7 @@ async fn handle(clients: &Clients, event: LambdaEvent<HookEvent>) -> Result<Valu
         json!({
             "event": running,
             "deployment": hook.deployment_id,
+            "execution": hook.lifecycle_event_hook_execution_id,
             "status": info.status().map(|s| s.as_str()),
             "target": target_id,
             "function": function.function_name(),

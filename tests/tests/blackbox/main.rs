@@ -14,5 +14,6 @@ mod rotation;
 mod runner_codedeploy;
 mod runner_metrics;
 mod runner_versions;
+mod runner_wire;
 mod secrets;
 mod startup;

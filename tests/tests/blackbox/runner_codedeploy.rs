@@ -231,13 +231,7 @@ async fn all_at_once_runs_the_hooks_and_moves_live_to_the_target() {
             function.target_version(),
             function.target_version_weight()
         ),
-        (
-            Some(FUNCTION),
-            Some("live"),
-            Some("1"),
-            Some("2"),
-            1.0
-        )
+        (Some(FUNCTION), Some("live"), Some("1"), Some("2"), 1.0)
     );
     assert_eq!(live(&runner).await, "2");
     assert_eq!(api_version(&runner).await, "2");
