@@ -325,6 +325,26 @@ impl Runner {
         }
     }
 
+    /// Processes running `binary`: from its own path (`$LATEST`) or from one of this runner's
+    /// snapshots of it (published versions, which the HTTP API invokes through `live`).
+    pub fn instance_pids(&self, binary: &Path) -> Vec<u32> {
+        let mut pids = pids_of(binary);
+        let suffix = format!(
+            "-{}",
+            binary.file_name().unwrap_or_default().to_string_lossy()
+        );
+        for entry in std::fs::read_dir(&self.versions_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.file_name().to_string_lossy().ends_with(&suffix) {
+                pids.extend(pids_of(&entry.path()));
+            }
+        }
+        pids
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).unwrap_or(0)
     }
