@@ -124,6 +124,10 @@ impl CodeStore {
         let path = self.dir.join(format!("{}-{name}", crate::ids::hex(12)));
         std::fs::copy(binary, &path)
             .map_err(|e| format!("cannot copy {}: {e}", binary.display()))?;
+        // Read-only, and executable whatever the source's mode: the runner runs its copy.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o555))
+            .map_err(|e| format!("cannot protect {}: {e}", path.display()))?;
         let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         let snapshot = Arc::new(Snapshot {
             path,
@@ -212,6 +216,9 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &store.snapshot(&binary).unwrap()));
         std::fs::write(&binary, b"second, longer").unwrap();
         assert_eq!(std::fs::read(&first.path).unwrap(), b"first");
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&first.path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o555, "read-only and executable");
         let second = store.snapshot(&binary).unwrap();
         assert!(!Arc::ptr_eq(&first, &second));
         assert_ne!(first.sha256(), second.sha256());

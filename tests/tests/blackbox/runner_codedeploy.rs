@@ -3,7 +3,9 @@
 //! the runner that asks CodeDeploy what is deployed, invokes it and reports through the SDK),
 //! `live` flipped on success and rolled back when a hook reports `Failed` or nothing in time.
 
-use super::runner_versions::{deploy_runner, marked_bins, write_marked, FUNCTION, PRE_HOOK};
+use super::runner_versions::{
+    deploy_runner, marked_bins, write_marked, Scratch, FUNCTION, PRE_HOOK,
+};
 use aws_sdk_codedeploy::error::ProvideErrorMetadata;
 use aws_sdk_codedeploy::types::{
     AppSpecContent, DeploymentInfo, DeploymentStatus, LambdaTarget, LifecycleEventStatus,
@@ -45,8 +47,9 @@ fn appspec_json(current: &str, target: &str) -> String {
     .to_string()
 }
 
-/// A runner with version 2 (mark B) published beside version 1 (mark A, `live`).
-async fn runner_with_version_2(hooks: Value, extra: &[&str]) -> Runner {
+/// A runner with version 2 (mark B) published beside version 1 (mark A, `live`), and its
+/// `--bin-dir` (removed when dropped).
+async fn runner_with_version_2(hooks: Value, extra: &[&str]) -> (Runner, Scratch) {
     let (bins, binary) = marked_bins("A");
     let runner = deploy_runner(&bins, hooks, extra);
     write_marked(&binary, "B");
@@ -58,7 +61,7 @@ async fn runner_with_version_2(hooks: Value, extra: &[&str]) -> Runner {
         .await
         .unwrap();
     assert_eq!(published.version(), Some("2"));
-    runner
+    (runner, bins)
 }
 
 async fn create(runner: &Runner, appspec: String, config: Option<&str>) -> Result<String, String> {
@@ -194,7 +197,7 @@ async fn api_version(runner: &Runner) -> Value {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn all_at_once_runs_the_hooks_and_moves_live_to_the_target() {
-    let runner = runner_with_version_2(json!({}), &[]).await;
+    let (runner, _bins) = runner_with_version_2(json!({}), &[]).await;
     assert_eq!(api_version(&runner).await, "1");
     let appspec = appspec_yaml("1", "2");
     let id = create(&runner, appspec.clone(), None).await.unwrap();
@@ -280,7 +283,7 @@ async fn all_at_once_runs_the_hooks_and_moves_live_to_the_target() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_pre_traffic_hook_that_fails_leaves_live_where_it_was() {
-    let runner = runner_with_version_2(
+    let (runner, _bins) = runner_with_version_2(
         json!({"PreTrafficHook": {"HOOK_STUB_OUTCOME": "Failed"}}),
         &[],
     )
@@ -314,7 +317,7 @@ async fn a_pre_traffic_hook_that_fails_leaves_live_where_it_was() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_post_traffic_hook_that_fails_rolls_live_back() {
-    let runner = runner_with_version_2(
+    let (runner, _bins) = runner_with_version_2(
         json!({"PostTrafficHook": {"HOOK_STUB_OUTCOME": "Failed"}}),
         &[],
     )
@@ -345,7 +348,7 @@ async fn a_post_traffic_hook_that_fails_rolls_live_back() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_hook_that_never_reports_times_out_and_rolls_back() {
-    let runner = runner_with_version_2(
+    let (runner, _bins) = runner_with_version_2(
         json!({"PreTrafficHook": {"HOOK_STUB_OUTCOME": "silent"}}),
         &["--hook-timeout", "2"],
     )
@@ -401,7 +404,7 @@ async fn a_hook_that_never_reports_times_out_and_rolls_back() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn deployments_that_cannot_be_played_are_refused_with_codedeploys_errors() {
-    let runner = runner_with_version_2(json!({}), &[]).await;
+    let (runner, _bins) = runner_with_version_2(json!({}), &[]).await;
     for (appspec, config, code) in [
         (appspec_yaml("2", "1"), None, "InvalidRevisionException"),
         (appspec_yaml("1", "9"), None, "InvalidRevisionException"),

@@ -41,10 +41,40 @@ pub fn write_marked(path: &Path, mark: &str) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+/// A directory of copied binaries, removed when dropped.
+pub struct Scratch(PathBuf);
+
+impl Scratch {
+    pub fn new(kind: &str) -> Scratch {
+        let dir = std::env::temp_dir().join(format!(
+            "redline-{kind}-{}",
+            redline_tests::servers::unique_token()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        Scratch(dir)
+    }
+}
+
+impl std::ops::Deref for Scratch {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A `--bin-dir` whose misbehave is a real copy marked `mark` (tests overwrite it), beside the
 /// hook stub.
-pub fn marked_bins(mark: &str) -> (PathBuf, PathBuf) {
-    let dir = bin_dir(&[("hook_stub", PathBuf::from(env!("CARGO_BIN_EXE_hook_stub")))]);
+pub fn marked_bins(mark: &str) -> (Scratch, PathBuf) {
+    let dir = Scratch(bin_dir(&[(
+        "hook_stub",
+        PathBuf::from(env!("CARGO_BIN_EXE_hook_stub")),
+    )]));
     let binary = dir.join("misbehave");
     write_marked(&binary, mark);
     (dir, binary)
@@ -468,14 +498,8 @@ async fn the_client_context_reaches_the_function_and_event_invocations_run_in_th
 #[tokio::test(flavor = "multi_thread")]
 async fn update_function_code_takes_code_only_from_a_code_dir() {
     let (bins, _) = marked_bins("A");
-    let code_dir = redline_tests::servers::scratch_root()
-        .join(format!("code-{}", redline_tests::servers::unique_token()));
-    let outside = redline_tests::servers::scratch_root().join(format!(
-        "outside-{}",
-        redline_tests::servers::unique_token()
-    ));
-    std::fs::create_dir_all(&code_dir).unwrap();
-    std::fs::create_dir_all(&outside).unwrap();
+    let code_dir = Scratch::new("code");
+    let outside = Scratch::new("outside");
     write_marked(&code_dir.join("misbehave-d"), "D");
     write_marked(&outside.join("misbehave-x"), "X");
     std::os::unix::fs::symlink(outside.join("misbehave-x"), code_dir.join("escape")).unwrap();
@@ -676,4 +700,92 @@ async fn lambda_alias(runner: &Runner) -> String {
         .await
         .unwrap();
     alias.function_version().unwrap_or_default().to_string()
+}
+
+/// The real health function on the real template: `GET /health` invoked through the Lambda API
+/// answers the version that ran it (from the invoked ARN, as Lambda gives it), and the HTTP API
+/// goes through `live`.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_health_function_answers_with_the_version_invoked() {
+    let env = redline_tests::TestEnv::new().await;
+    let code_dir = Scratch::new("health-code");
+    let mut code = std::fs::read(redline_tests::runner::workspace_bin("health")).unwrap();
+    code.extend_from_slice(b"another build");
+    std::fs::write(code_dir.join("health"), code).unwrap();
+    let dir_arg = code_dir.to_string_lossy().into_owned();
+    let runner = Runner::start(
+        &repo_root().join("template.yaml"),
+        &redline_tests::runner::stack_env_files(&env, json!({})),
+        &redline_tests::runner::target_dir().join("debug"),
+        &[
+            "--parameter-overrides",
+            "AllowedOrigins=http://localhost:5173",
+            "--code-dir",
+            &dir_arg,
+        ],
+    );
+    let lambda = runner.lambda();
+    let health = "redline-local-health";
+    let published = lambda
+        .update_function_code()
+        .function_name(health)
+        .s3_key("health")
+        .publish(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(published.version(), Some("2"));
+    let event = redline_tests::TestRequest::get("/health").to_event("health-version");
+    for (qualifier, executed, reported) in [
+        ("1", "1", "1"),
+        ("2", "2", "2"),
+        ("$LATEST", "$LATEST", "$LATEST"),
+        ("live", "1", "live"),
+    ] {
+        let output = lambda
+            .invoke()
+            .function_name(health)
+            .qualifier(qualifier)
+            .payload(Blob::new(event.to_string()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(output.executed_version(), Some(executed), "{qualifier}");
+        let raw: Value = serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+        let answer = redline_tests::TestResponse::from_lambda_json(raw);
+        assert_eq!(answer.status, 200, "{qualifier}: {:?}", answer.raw);
+        assert_eq!(
+            answer.body["version"], reported,
+            "{qualifier}: {}",
+            answer.body
+        );
+    }
+    let (status, body) = runner
+        .call(
+            &reqwest::Client::new(),
+            reqwest::Method::GET,
+            "/health",
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status.as_u16(), &body["version"]),
+        (200, &json!("live")),
+        "{body}"
+    );
+    // The EMF documents name the executing version, whatever the alias.
+    let versions: std::collections::BTreeSet<String> = runner
+        .emf_documents()
+        .iter()
+        .filter(|d| d["Function"] == "health")
+        .filter_map(|d| d["Version"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(
+        versions,
+        ["$LATEST", "1", "2"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
 }

@@ -5,7 +5,9 @@
 //! output shape declares, each of the declared JSON type (timestamps as epoch seconds), and every
 //! required member; each error is one the operation declares, its body the error shape's.
 
-use super::runner_versions::{deploy_runner, marked_bins, write_marked, FUNCTION, PRE_HOOK};
+use super::runner_versions::{
+    deploy_runner, marked_bins, write_marked, Scratch, FUNCTION, PRE_HOOK,
+};
 use redline_tests::runner::{repo_root, Runner};
 use serde_json::{json, Value};
 use std::io::Read;
@@ -338,11 +340,7 @@ async fn every_operation_matches_botocores_models() {
         return;
     };
     let (bins, binary) = marked_bins("A");
-    let code_dir = redline_tests::servers::scratch_root().join(format!(
-        "wire-code-{}",
-        redline_tests::servers::unique_token()
-    ));
-    std::fs::create_dir_all(&code_dir).unwrap();
+    let code_dir = Scratch::new("wire-code");
     write_marked(&code_dir.join("misbehave-d"), "D");
     let dir_arg = code_dir.to_string_lossy().into_owned();
     let runner = deploy_runner(
