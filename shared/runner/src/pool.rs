@@ -262,9 +262,10 @@ impl FunctionPool {
         self.metrics.cold_start(&self.config.logical_id, init);
         self.record_peak(&instance);
         say(&format!(
-            "cold start {}#{} init {:.1} ms",
+            "cold start {}#{} (version {}) init {:.1} ms",
             self.config.logical_id,
             number,
+            self.config.version,
             init.as_secs_f64() * 1000.0
         ));
         Ok(instance)
@@ -307,8 +308,8 @@ impl FunctionPool {
             Err(reason) => {
                 self.live.fetch_sub(1, Ordering::SeqCst);
                 say(&format!(
-                    "{} failed to start: {reason}",
-                    self.config.logical_id
+                    "{} (version {}) failed to start: {reason}",
+                    self.config.logical_id, self.config.version
                 ));
                 Err(Outcome::InitFailed {
                     request_id: request_id.to_string(),
@@ -322,8 +323,8 @@ impl FunctionPool {
         self.record_peak(&instance);
         instance.capture.drain().await;
         say(&format!(
-            "{}#{} {why}; it is replaced on the next request",
-            self.config.logical_id, instance.number
+            "{}#{} (version {}) {why}; it is replaced on the next request",
+            self.config.logical_id, instance.number, self.config.version
         ));
         drop(instance); // kill_on_drop
         self.live.fetch_sub(1, Ordering::SeqCst);
