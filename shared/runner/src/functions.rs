@@ -211,6 +211,14 @@ impl Function {
             }
         }
         let mut state = self.state();
+        // Another publish may have won the race: its code's hash is known by now.
+        if let Some((number, last)) = state.versions.last_key_value() {
+            if Arc::ptr_eq(&last.code, &snapshot) || last.code.sha256() == snapshot.sha256() {
+                let number = *number;
+                drop(state);
+                return self.view(&number.to_string());
+            }
+        }
         let number = state.next_version;
         state.next_version += 1;
         let pool = self.pool(number.to_string(), snapshot.path.clone());

@@ -215,6 +215,33 @@ impl Stack {
             settings.versions_dir.as_deref(),
             &settings.code_dirs,
         )?);
+        let stack = Self::assemble(
+            settings,
+            port,
+            template,
+            resolver,
+            files,
+            metrics,
+            emf_log,
+            store.clone(),
+        );
+        if stack.is_err() {
+            store.cleanup();
+        }
+        stack
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        settings: &Settings,
+        port: u16,
+        template: Template,
+        resolver: Resolver,
+        files: EnvVarsFile,
+        metrics: Arc<Metrics>,
+        emf_log: Option<Arc<EmfLog>>,
+        store: Arc<CodeStore>,
+    ) -> Result<Stack, String> {
         let mut all = Vec::new();
         for spec in &template.functions {
             let environment = env::function_environment(spec, &resolver, &files)?;
