@@ -4,6 +4,8 @@
 //! of the model's input members; each answer has the model's status code, only members its
 //! output shape declares, each of the declared JSON type (timestamps as epoch seconds), and every
 //! required member; each error is one the operation declares, its body the error shape's.
+//! Then boto3 (a second SDK, botocore's own parsers) drives every operation once
+//! (`tests/fixtures/runner/boto3_drive.py`).
 
 use super::runner_versions::{
     deploy_runner, marked_bins, write_marked, Scratch, FUNCTION, PRE_HOOK,
@@ -628,4 +630,69 @@ async fn wait_for_execution(runner: &Runner) -> String {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The tools venv's Python, which has boto3 (through aws-sam-cli and moto).
+fn venv_python() -> Option<PathBuf> {
+    let python = repo_root().join(".local/venv/bin/python");
+    python.is_file().then_some(python)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn boto3_drives_every_operation() {
+    let Some(python) = venv_python() else {
+        eprintln!("skipped: no .local/venv; run scripts/install-tools.sh (scripts/test.sh does)");
+        return;
+    };
+    let (bins, binary) = marked_bins("A");
+    let code_dir = Scratch::new("boto3-code");
+    write_marked(&code_dir.join("misbehave-d"), "D");
+    let dir_arg = code_dir.to_string_lossy().into_owned();
+    let runner = deploy_runner(
+        &bins,
+        json!({"PreTrafficHook": {"HOOK_STUB_OUTCOME": "silent"}}),
+        &["--code-dir", &dir_arg],
+    );
+    write_marked(&binary, "B");
+    let script = repo_root().join("tests/fixtures/runner/boto3_drive.py");
+    let log = runner.log.to_string_lossy().into_owned();
+    let endpoint = runner.endpoint();
+    let output = tokio::process::Command::new(python)
+        .arg(script)
+        .args([
+            endpoint.as_str(),
+            FUNCTION,
+            PRE_HOOK,
+            "misbehave-d",
+            log.as_str(),
+        ])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(
+        seen,
+        json!({
+            "published": "2",
+            "versions": ["$LATEST", "1", "2"],
+            "alias": "1",
+            "weights": {"2": 0.2},
+            "code": "$LATEST",
+            "invoke": {"executed": "2", "version": "2", "custom": {"via": "boto3"}},
+            "reported": true,
+            "status": "Succeeded",
+            "complete_after_create": true,
+            "events": [["BeforeAllowTraffic", "Succeeded"], ["AllowTraffic", "Succeeded"], ["AfterAllowTraffic", "Skipped"]],
+            "target_version": "2",
+            "live": "2",
+        })
+    );
 }
