@@ -48,7 +48,8 @@
 //!   optional `:qualifier`; a qualifier in the name and another in `?Qualifier=` are refused.
 //! - The client context is base64 JSON (at most 3583 bytes), handed to the function as Lambda
 //!   does: the JSON in the Runtime API's `Lambda-Runtime-Client-Context` header. The HTTP API
-//!   never sets one. An `Event` invocation is answered 202 at once and never retried.
+//!   never sets one. An `Event` invocation is answered 202 at once and never retried;
+//!   `X-Amz-Log-Type: Tail` is ignored (no `X-Amz-Log-Result`).
 //! - `UpdateAlias` checks the versions exist, one additional version at most, its weight in
 //!   (0, 1), not on `$LATEST`, and `RevisionId`; the weights are stored but not applied yet:
 //!   the alias's version takes every invocation (issue 10, part 2).
