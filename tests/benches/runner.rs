@@ -4,7 +4,7 @@
 //!
 //! Run: `scripts/bench.sh runner` (builds the release binaries first). Prints Markdown.
 
-use redline_tests::runner::{init_ms, pids_of, repo_root, stack_env_files, target_dir, Runner};
+use redline_tests::runner::{init_ms, repo_root, stack_env_files, target_dir, Runner};
 use redline_tests::TestEnv;
 use serde_json::{json, Value};
 use serde_yaml_ng::Value as Yaml;
@@ -272,7 +272,7 @@ async fn main() {
     ] {
         let path = release_bin(name);
         let size = std::fs::metadata(&path).unwrap().len() as f64 / 1_048_576.0;
-        let pids = pids_of(&path);
+        let pids = runner.instance_pids(&path);
         let peak = pids
             .iter()
             .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/status")).ok())

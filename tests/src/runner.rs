@@ -1,7 +1,8 @@
 //! The local runner as a black box: started as a process with a template, env-vars files and a
 //! directory of function binaries, driven over HTTP, stopped with Ctrl-C (SIGINT). Every runner
 //! a test starts also serves `--metrics-port` and writes the EMF documents it folds to
-//! `--emf-log`, for the tests to read.
+//! `--emf-log`, for the tests to read, and keeps its published versions' snapshots in a
+//! `--versions-dir` of its own, removed when the runner is dropped.
 
 use crate::servers::free_port;
 use std::path::{Path, PathBuf};
@@ -74,6 +75,8 @@ pub struct Runner {
     pub emf_log: PathBuf,
     /// From spawn to the HTTP API port accepting connections.
     pub startup: Duration,
+    /// `--versions-dir`: the snapshots of the published versions.
+    pub versions_dir: PathBuf,
     invalid_emf_expected: bool,
 }
 
@@ -106,6 +109,17 @@ impl Runner {
 
     /// Starts the runner and waits until it serves; panics with its log if it does not.
     pub fn start(template: &Path, env_files: &[PathBuf], bin_dir: &Path, extra: &[&str]) -> Runner {
+        Self::start_with(template, &|_| env_files.to_vec(), bin_dir, extra)
+    }
+
+    /// As `start`, with env-vars files made once the invoke port is chosen (functions that
+    /// call the runner's own Lambda and CodeDeploy APIs get it as `AWS_ENDPOINT_URL`).
+    pub fn start_with(
+        template: &Path,
+        env_files: &dyn Fn(u16) -> Vec<PathBuf>,
+        bin_dir: &Path,
+        extra: &[&str],
+    ) -> Runner {
         // A free port can be taken by another process before the runner binds it (parallel
         // tests start many listeners): a runner that could not listen is retried on new ports.
         let mut last_log = String::new();
@@ -122,20 +136,26 @@ impl Runner {
     /// Starts the runner and waits for its "ready" line (written once both ports listen).
     fn try_start(
         template: &Path,
-        env_files: &[PathBuf],
+        env_files: &dyn Fn(u16) -> Vec<PathBuf>,
         bin_dir: &Path,
         extra: &[&str],
     ) -> Result<Runner, String> {
-        let (mut command, port, invoke_port) = Self::command(template, env_files, bin_dir);
+        let (mut command, port, invoke_port) = Self::command(template, &[], bin_dir);
+        for file in env_files(invoke_port) {
+            command.arg("--env-vars").arg(file);
+        }
         let metrics_port = free_port();
         let token = crate::servers::unique_token();
         let log = std::env::temp_dir().join(format!("redline-local-{token}.log"));
         let emf_log = std::env::temp_dir().join(format!("redline-local-{token}.emf.jsonl"));
+        let versions_dir = std::env::temp_dir().join(format!("redline-local-{token}.versions"));
         command
             .arg("--metrics-port")
             .arg(metrics_port.to_string())
             .arg("--emf-log")
             .arg(&emf_log)
+            .arg("--versions-dir")
+            .arg(&versions_dir)
             .args(extra);
         let file = std::fs::File::create(&log).unwrap();
         let started = Instant::now();
@@ -153,6 +173,7 @@ impl Runner {
             log,
             emf_log,
             startup: Duration::ZERO,
+            versions_dir,
             invalid_emf_expected: false,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -202,6 +223,45 @@ impl Runner {
 
     pub fn invoke_url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.invoke_port)
+    }
+
+    /// The invoke port as an AWS endpoint (`AWS_ENDPOINT_URL`): Lambda and CodeDeploy.
+    pub fn endpoint(&self) -> String {
+        self.invoke_url("")
+    }
+
+    /// The Rust SDK's Lambda client, pointed at the runner.
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        let config = aws_sdk_lambda::Config::builder()
+            .behavior_version(aws_sdk_lambda::config::BehaviorVersion::latest())
+            .region(aws_sdk_lambda::config::Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_lambda::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "redline-local",
+            ))
+            .build();
+        aws_sdk_lambda::Client::from_conf(config)
+    }
+
+    /// The Rust SDK's CodeDeploy client, pointed at the runner.
+    pub fn codedeploy(&self) -> aws_sdk_codedeploy::Client {
+        let config = aws_sdk_codedeploy::Config::builder()
+            .behavior_version(aws_sdk_codedeploy::config::BehaviorVersion::latest())
+            .region(aws_sdk_codedeploy::config::Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_codedeploy::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "redline-local",
+            ))
+            .build();
+        aws_sdk_codedeploy::Client::from_conf(config)
     }
 
     /// The runner's Prometheus metrics (`/metrics` on the invoke port).
@@ -265,6 +325,26 @@ impl Runner {
         }
     }
 
+    /// Processes running `binary`: from its own path (`$LATEST`) or from one of this runner's
+    /// snapshots of it (published versions, which the HTTP API invokes through `live`).
+    pub fn instance_pids(&self, binary: &Path) -> Vec<u32> {
+        let mut pids = pids_of(binary);
+        let suffix = format!(
+            "-{}",
+            binary.file_name().unwrap_or_default().to_string_lossy()
+        );
+        for entry in std::fs::read_dir(&self.versions_dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            if entry.file_name().to_string_lossy().ends_with(&suffix) {
+                pids.extend(pids_of(&entry.path()));
+            }
+        }
+        pids
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().map(Child::id).unwrap_or(0)
     }
@@ -296,6 +376,7 @@ impl Drop for Runner {
             let _ = child.kill();
             let _ = child.wait();
         }
+        let _ = std::fs::remove_dir_all(&self.versions_dir);
         if !std::thread::panicking() && !self.invalid_emf_expected {
             self.check_emf();
         }

@@ -1,30 +1,35 @@
-//! Port 3001, loopback only: `POST /2015-03-31/functions/{name}/invocations` for every function
-//! of the template (as `sam local start-lambda`), and the runner's `/metrics`.
+//! Port 3001, loopback only: Lambda's API ([`crate::lambda_api`], REST-JSON under
+//! `/2015-03-31/functions/`), CodeDeploy's ([`crate::codedeploy`], awsJson1.1 on `POST /`
+//! with `X-Amz-Target`) and the runner's `/metrics`. The port binds 127.0.0.1, and every call
+//! that runs or changes code is also checked against the peer's address, since a container may
+//! forward the port: others get `AccessDeniedException` (403).
 
+use crate::codedeploy::{self, CodeDeploy};
 use crate::http::{HttpRequest, HttpResponse};
+use crate::lambda_api::{self, LambdaApi, LambdaError};
 use crate::metrics::Metrics;
-use crate::pool::{FunctionPool, Outcome};
-use crate::trace::Trace;
-use bytes::Bytes;
-use serde_json::json;
-use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 pub struct Control {
-    /// By logical id and by function name.
-    pools: HashMap<String, Arc<FunctionPool>>,
+    pub lambda: LambdaApi,
+    pub codedeploy: Arc<CodeDeploy>,
     metrics: Arc<Metrics>,
 }
 
+/// Whether a peer address is a loopback one (`127.0.0.0/8`, `::1`, or IPv4 loopback mapped
+/// into IPv6). Anything unparsable is not.
+pub fn is_loopback(address: &str) -> bool {
+    address
+        .parse::<IpAddr>()
+        .is_ok_and(|ip| ip.to_canonical().is_loopback())
+}
+
 impl Control {
-    pub fn new(pools: &HashMap<String, Arc<FunctionPool>>, metrics: Arc<Metrics>) -> Self {
-        let mut by_name = HashMap::new();
-        for pool in pools.values() {
-            by_name.insert(pool.config.logical_id.clone(), pool.clone());
-            by_name.insert(pool.config.name.clone(), pool.clone());
-        }
+    pub fn new(lambda: LambdaApi, codedeploy: Arc<CodeDeploy>, metrics: Arc<Metrics>) -> Self {
         Control {
-            pools: by_name,
+            lambda,
+            codedeploy,
             metrics,
         }
     }
@@ -33,86 +38,44 @@ impl Control {
         if request.path == "/metrics" {
             return crate::scrape::metrics(&self.metrics, &request);
         }
-        let name = request
-            .path
-            .strip_prefix("/2015-03-31/functions/")
-            .and_then(|rest| rest.strip_suffix("/invocations"));
-        let (Some(name), "POST") = (name, request.method.as_str()) else {
-            return HttpResponse::json(404, r#"{"message":"Not Found"}"#);
-        };
-        let Some(pool) = self.pools.get(name).cloned() else {
-            let mut response = HttpResponse::json(
-                404,
-                &json!({"Type": "User", "message": format!("Function not found: {name}")})
-                    .to_string(),
-            );
-            response.headers.push((
-                "x-amzn-errortype".into(),
-                "ResourceNotFoundException".into(),
-            ));
-            return response;
-        };
-        let payload = if request.body.is_empty() {
-            Bytes::from_static(b"{}")
-        } else {
-            request.body
-        };
-        let timeout = pool.config.timeout.as_secs_f64();
-        // Lambda's Invoke continues the caller's trace when it sends one.
-        let trace = Trace::continuing(redline_events::request::header(
-            &request.headers,
-            "x-amzn-trace-id",
-        ));
-        let outcome = pool.invoke(payload, &trace).await;
-        invoke_response(outcome, timeout)
+        let local = is_loopback(&request.source_ip);
+        if let Some(operation) = codedeploy::operation(&request) {
+            if codedeploy::changes(&operation) && !local {
+                return codedeploy::error(codedeploy::DeployError {
+                    kind: "AccessDeniedException",
+                    message: "The local runner answers calls that change anything only from loopback addresses.".into(),
+                });
+            }
+            return self.codedeploy.serve(&operation, &request.body);
+        }
+        if let Some(call) = lambda_api::route(&request.method, &request.path) {
+            if call.operation.changes() && !local {
+                return lambda_api::error(LambdaError::access_denied());
+            }
+            return self.lambda.serve(call, request).await;
+        }
+        HttpResponse::json(404, r#"{"message":"Not Found"}"#)
     }
 }
 
-fn function_error(request_id: &str, body: Bytes) -> HttpResponse {
-    HttpResponse {
-        status: 200,
-        headers: vec![
-            ("content-type".into(), "application/json".into()),
-            ("x-amz-function-error".into(), "Unhandled".into()),
-            ("x-amzn-requestid".into(), request_id.to_string()),
-        ],
-        body,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// What Lambda's Invoke API answers for each outcome.
-fn invoke_response(outcome: Outcome, timeout: f64) -> HttpResponse {
-    match outcome {
-        Outcome::Success { body, request_id } => HttpResponse {
-            status: 200,
-            headers: vec![
-                ("content-type".into(), "application/json".into()),
-                ("x-amzn-requestid".into(), request_id),
-            ],
-            body,
-        },
-        Outcome::FunctionError { body, request_id } => function_error(&request_id, body),
-        Outcome::Timeout { request_id } => {
-            let body = json!({"errorType": "Sandbox.Timedout", "errorMessage": format!("RequestId: {request_id} Error: Task timed out after {timeout:.2} seconds")});
-            function_error(&request_id, Bytes::from(body.to_string()))
+    #[test]
+    fn only_loopback_peers_are_local() {
+        for address in ["127.0.0.1", "127.3.2.1", "::1", "::ffff:127.0.0.1"] {
+            assert!(is_loopback(address), "{address}");
         }
-        Outcome::Crashed { request_id } => {
-            let body = json!({"errorType": "Runtime.ExitError", "errorMessage": format!("RequestId: {request_id} Error: Runtime exited without providing a reason")});
-            function_error(&request_id, Bytes::from(body.to_string()))
-        }
-        Outcome::InitFailed { request_id, reason } => {
-            let body = json!({"errorType": "Runtime.InitError", "errorMessage": reason});
-            function_error(&request_id, Bytes::from(body.to_string()))
-        }
-        Outcome::Throttled => {
-            let mut response = HttpResponse::json(
-                429,
-                r#"{"Reason":"ReservedFunctionConcurrentInvocationLimitExceeded","message":"Rate Exceeded."}"#,
-            );
-            response
-                .headers
-                .push(("x-amzn-errortype".into(), "TooManyRequestsException".into()));
-            response
+        for address in [
+            "192.0.2.2",
+            "10.0.0.1",
+            "::ffff:10.0.0.1",
+            "fd00::2",
+            "",
+            "localhost",
+        ] {
+            assert!(!is_loopback(address), "{address}");
         }
     }
 }

@@ -1,13 +1,14 @@
-//! Port 3000: the template's HTTP API, as API Gateway serves it — routes to functions, the
-//! `$default` route, CORS from `CorsConfiguration`, and the platform's own failure answers.
+//! Port 3000: the template's HTTP API, as API Gateway serves it — routes to functions (through
+//! their `live` alias, as the template's integrations invoke it), the `$default` route, CORS from
+//! `CorsConfiguration`, and the platform's own failure answers.
 
+use crate::functions::{Functions, LIVE};
 use crate::http::{self, HttpRequest, HttpResponse};
-use crate::pool::{FunctionPool, Outcome};
+use crate::pool::{Caller, Outcome};
 use crate::trace::Trace;
 use bytes::Bytes;
 use redline_events::Route;
 use redline_template::{ApiKind, RouteSpec};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -41,7 +42,7 @@ pub struct Gateway {
     router: matchit::Router<Vec<usize>>,
     routes: Vec<RouteSpec>,
     default_route: Option<usize>,
-    pools: HashMap<String, Arc<FunctionPool>>,
+    functions: Arc<Functions>,
     cors: Option<Cors>,
     port: u16,
     /// API Gateway's integration limit: past it the client gets 503 whatever the function does.
@@ -64,7 +65,7 @@ fn matchit_path(path: &str) -> String {
 impl Gateway {
     pub fn new(
         routes: Vec<RouteSpec>,
-        pools: HashMap<String, Arc<FunctionPool>>,
+        functions: Arc<Functions>,
         cors: Option<Cors>,
         port: u16,
         integration_timeout: Duration,
@@ -93,7 +94,7 @@ impl Gateway {
             router,
             routes,
             default_route,
-            pools,
+            functions,
             cors,
             port,
             integration_timeout,
@@ -182,8 +183,17 @@ impl Gateway {
             return HttpResponse::json(404, r#"{"message":"Not Found"}"#);
         };
         let route = &self.routes[index];
-        let Some(pool) = self.pools.get(&route.function).cloned() else {
+        let target = self
+            .functions
+            .by_logical_id(&route.function)
+            .map(|function| function.resolve(Some(LIVE)));
+        let Some(Ok(target)) = target else {
             return HttpResponse::json(500, r#"{"message":"Internal Server Error"}"#);
+        };
+        let pool = target.pool;
+        let caller = Caller {
+            invoked_arn: Some(target.invoked_arn),
+            ..Caller::default()
         };
         let route_key = match &route.path {
             Some(p) => format!("{} {p}", route.method),
@@ -198,7 +208,7 @@ impl Gateway {
         let event = http::event(route.kind, &request, &matched, self.port);
         let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialise"));
         // The invocation runs on: past the integration limit only the client stops waiting.
-        let invocation = tokio::spawn(async move { pool.invoke(payload, &trace).await });
+        let invocation = tokio::spawn(async move { pool.invoke(payload, &trace, caller).await });
         let outcome = match tokio::time::timeout(self.integration_timeout, invocation).await {
             Ok(Ok(outcome)) => outcome,
             Ok(Err(_)) => return platform_error(route.kind, 500),
@@ -289,7 +299,7 @@ mod tests {
                 route("ANY", Some("/files/{path+}"), "Files"),
                 route("ANY", None, "Health"),
             ],
-            HashMap::new(),
+            Arc::new(Functions::new(Vec::new())),
             Some(Cors {
                 origins: vec!["http://localhost:5173".into()],
                 methods: vec!["GET".into(), "POST".into()],

@@ -1,8 +1,8 @@
 //! redline's local runner: reads `template.yaml`, serves its HTTP API on one port (as
-//! `sam local start-api`) and a Lambda invoke API plus `/metrics` on another (as
-//! `sam local start-lambda`), and runs the real function binaries behind them through the
-//! Lambda Runtime API. No Docker. The template is read by `redline-template`; the events are
-//! built by `redline-events`.
+//! `sam local start-api`) and Lambda's and CodeDeploy's APIs plus `/metrics` on another (as
+//! `sam local start-lambda`, and more), and runs the real function binaries behind them through
+//! the Lambda Runtime API, each function with versions and a `live` alias. No Docker. The
+//! template is read by `redline-template`; the events are built by `redline-events`.
 //!
 //! # Flags (`redline-local --help`)
 //!
@@ -13,13 +13,69 @@
 //! | `--bin-dir DIR` | `target/release` | the function binaries, named as `BuildProperties.Binary` |
 //! | `--host ADDR` | `127.0.0.1` | where the HTTP API and the metrics port listen |
 //! | `--port PORT` | 3000 | the HTTP API |
-//! | `--invoke-port PORT` | 3001 | Lambda's Invoke API and `/metrics`, always on `127.0.0.1`, whatever `--host` says: whoever reaches it can invoke any function |
+//! | `--invoke-port PORT` | 3001 | Lambda's and CodeDeploy's APIs and `/metrics`, always on `127.0.0.1`, whatever `--host` says: whoever reaches it can invoke any function |
 //! | `--metrics-port PORT` | none | the read-only `GET /metrics` alone, on `--host` (what a Prometheus scrapes; the container publishes 3002) |
 //! | `--emf-log FILE` | none | appends every EMF document folded into `/metrics`, one a line |
 //! | `--parameter-overrides Name=Value` | | template parameters |
 //! | `--max-instances N` | 10 | instances of one function at once (`ReservedConcurrentExecutions` wins) |
 //! | `--region REGION` | `us-east-1` | |
+//! | `--versions-dir DIR` | a fresh temporary directory, removed at exit | where published versions' copies of the binaries go |
+//! | `--code-dir DIR` | none | a directory `UpdateFunctionCode` may take code from; repeatable |
+//! | `--hook-timeout SECONDS` | 60 | how long a CodeDeploy lifecycle hook has to report |
 //! | `--healthcheck URL` | | instead of running: exit 0 when `GET URL` answers 2xx |
+//!
+//! # Versions, aliases and the invoke port
+//!
+//! A function ([`functions`]) starts with `$LATEST`, the `--bin-dir` binary as it is (a rebuild
+//! shows there), then publishes version 1 and points a `live` alias at it, as `sam deploy` leaves
+//! a function with `AutoPublishAlias: live` (every function, whatever the template says). The HTTP
+//! API invokes `live`, as API Gateway invokes the alias the template names. A published version
+//! is a copy of the code taken when it was published ([`code`]), in `--versions-dir`: rebuilding
+//! `target/` never changes one. Each version has its own instances, with
+//! `AWS_LAMBDA_FUNCTION_VERSION` its number and the invoked ARN (`Lambda-Runtime-Invoked-Function-Arn`)
+//! carrying the qualifier the caller used. As in Lambda, publishing code identical to the last
+//! version's publishes nothing and answers that version; versions of a function do not share
+//! `ReservedConcurrentExecutions` (each has the limit).
+//!
+//! Port 3001 serves, in each service's own protocol (checked against botocore's models):
+//!
+//! | service | request | operations |
+//! |---|---|---|
+//! | Lambda ([`lambda_api`]) | REST-JSON, `/2015-03-31/functions/{FunctionName}/…` | `Invoke` (`POST …/invocations`, `?Qualifier=`, `X-Amz-Client-Context`, `X-Amz-Invocation-Type` `RequestResponse`, `Event` or `DryRun`), `PublishVersion` (`POST …/versions`), `ListVersionsByFunction` (`GET …/versions`), `GetAlias` / `UpdateAlias` (`GET` / `PUT …/aliases/{Name}`), `UpdateFunctionCode` (`PUT …/code`) |
+//! | CodeDeploy ([`codedeploy`]) | awsJson1.1, `POST /`, `X-Amz-Target: CodeDeploy_20141006.<Operation>` | `CreateDeployment`, `GetDeployment`, `ListDeploymentTargets`, `GetDeploymentTarget`, `PutLifecycleEventHookExecutionStatus` |
+//!
+//! - `{FunctionName}` is a logical id, a function name (`redline-local-auth`) or an ARN, with an
+//!   optional `:qualifier`; a qualifier in the name and another in `?Qualifier=` are refused.
+//! - The client context is base64 JSON (at most 3583 bytes), handed to the function as Lambda
+//!   does: the JSON in the Runtime API's `Lambda-Runtime-Client-Context` header. The HTTP API
+//!   never sets one. An `Event` invocation is answered 202 at once and never retried;
+//!   `X-Amz-Log-Type: Tail` is ignored (no `X-Amz-Log-Result`).
+//! - `UpdateAlias` checks the versions exist, one additional version at most, its weight in
+//!   (0, 1), not on `$LATEST`, and `RevisionId`; the weights are stored but not applied yet:
+//!   the alias's version takes every invocation (issue 10, part 2).
+//! - `UpdateFunctionCode` takes `S3Key` (a relative path searched in each `--code-dir` in turn,
+//!   or an absolute one inside one; `S3Bucket` is not looked at), resolved through symbolic links
+//!   and `..` before the check, and copies the file as `$LATEST`'s code (`Publish: true` also
+//!   publishes it). `ZipFile` and `ImageUri` are refused: the runner never runs bytes a request
+//!   carried, and without a `--code-dir` it takes code from nowhere.
+//! - Calls that run or change code (all but `GetAlias`, `ListVersionsByFunction`,
+//!   `GetDeployment`, `ListDeploymentTargets`, `GetDeploymentTarget` and `/metrics`) are answered
+//!   only to a loopback peer, whatever the binding: others get `AccessDeniedException` (403).
+//!
+//! `CreateDeployment` takes a Lambda AppSpec in `revision.appSpecContent.content` (or
+//! `revision.string.content`), YAML or JSON: one `AWS::Lambda::Function` resource with `Name`,
+//! `Alias`, `CurrentVersion` and `TargetVersion`, and `Hooks` `BeforeAllowTraffic` /
+//! `AfterAllowTraffic`. Any application and group name is accepted; the alias must point at
+//! `CurrentVersion`, and one deployment of an alias runs at a time. It answers `d-XXXXXXXXX` and
+//! plays the type's schedule ([`codedeploy::schedule`]) in the background: `AllAtOnce`
+//! (`CodeDeployDefault.LambdaAllAtOnce`, the default) invokes the `BeforeAllowTraffic` hook
+//! asynchronously with `{"DeploymentId", "LifecycleEventHookExecutionId"}`, waits for that
+//! execution's `PutLifecycleEventHookExecutionStatus` (at most `--hook-timeout`), points the alias
+//! at the target version (`AllowTraffic`), then does the same with `AfterAllowTraffic`. A hook
+//! reporting `Failed` (`HOOK_EXECUTION_FAILURE`) or nothing in time (`TIMEOUT`) points the alias
+//! back at `CurrentVersion` and fails the deployment, the later events `Skipped`. The lifecycle
+//! events and `lambdaFunctionInfo` are in `GetDeploymentTarget`; the target id is
+//! `<function>:<alias>`. The canary and linear types are known and refused for now.
 //!
 //! # Logs and metrics, as Lambda and CloudWatch would have them
 //!
@@ -63,16 +119,22 @@
 //!
 //! # Layout
 //!
-//! [`Stack`] reads the template into one [`pool::FunctionPool`] per function; [`gateway`] serves
-//! the HTTP API (events through [`http`]), [`control`] the invoke port, [`scrape`] `/metrics`;
-//! [`runtime_api`] is the Runtime API each instance polls; [`series`] renders Prometheus text.
+//! [`Stack`] reads the template into one [`functions::Function`] per function (its `$LATEST`
+//! and versions each a [`pool::FunctionPool`], their code in a [`code::CodeStore`]); [`gateway`]
+//! serves the HTTP API (events through [`http`]), [`control`] the invoke port ([`lambda_api`],
+//! [`codedeploy`], and [`scrape`] `/metrics`); [`runtime_api`] is the Runtime API each instance
+//! polls; [`series`] renders Prometheus text.
 
+pub mod code;
+pub mod codedeploy;
 pub mod control;
 pub mod emf;
 pub mod env;
+pub mod functions;
 pub mod gateway;
 pub mod http;
 pub mod ids;
+pub mod lambda_api;
 pub mod log_filter;
 pub mod memory;
 pub mod metrics;
@@ -86,12 +148,14 @@ pub mod trace;
 
 pub use metrics::{exposed_series, OWN_SERIES};
 
+use code::CodeStore;
 use env::EnvVarsFile;
+use functions::{Function, Functions};
 use metrics::Metrics;
 use output::EmfLog;
-use pool::{FunctionConfig, FunctionPool};
+use pool::FunctionConfig;
 use redline_template::{Resolver, Template};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -108,11 +172,19 @@ pub struct Settings {
     pub integration_timeout: Duration,
     /// `--emf-log`: where every folded EMF document is appended.
     pub emf_log: Option<PathBuf>,
+    /// `--versions-dir`: where published versions' snapshots go (else a temporary directory).
+    pub versions_dir: Option<PathBuf>,
+    /// `--code-dir`: the only places `UpdateFunctionCode` takes code from.
+    pub code_dirs: Vec<PathBuf>,
+    /// `--hook-timeout`: how long a CodeDeploy hook has to report.
+    pub hook_timeout: Duration,
 }
 
-/// Everything resolved from the template: one pool per function, the routes and CORS.
+/// Everything resolved from the template: the functions (their versions and aliases), the
+/// routes and CORS, the invoke port's APIs.
 pub struct Stack {
-    pub pools: HashMap<String, Arc<FunctionPool>>,
+    pub functions: Arc<Functions>,
+    pub store: Arc<CodeStore>,
     pub gateway: gateway::Gateway,
     pub control: control::Control,
     pub metrics: Arc<Metrics>,
@@ -140,7 +212,38 @@ impl Stack {
             Some(path) => Some(Arc::new(EmfLog::open(path)?)),
             None => None,
         };
-        let mut pools = HashMap::new();
+        let store = Arc::new(CodeStore::new(
+            settings.versions_dir.as_deref(),
+            &settings.code_dirs,
+        )?);
+        let stack = Self::assemble(
+            settings,
+            port,
+            template,
+            resolver,
+            files,
+            metrics,
+            emf_log,
+            store.clone(),
+        );
+        if stack.is_err() {
+            store.cleanup();
+        }
+        stack
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        settings: &Settings,
+        port: u16,
+        template: Template,
+        resolver: Resolver,
+        files: EnvVarsFile,
+        metrics: Arc<Metrics>,
+        emf_log: Option<Arc<EmfLog>>,
+        store: Arc<CodeStore>,
+    ) -> Result<Stack, String> {
+        let mut all = Vec::new();
         for spec in &template.functions {
             let environment = env::function_environment(spec, &resolver, &files)?;
             let logging = spec
@@ -162,6 +265,7 @@ impl Stack {
                 logical_id: spec.logical_id.clone(),
                 name,
                 binary,
+                version: functions::LATEST.into(),
                 memory_mb: spec.memory_mb,
                 timeout: Duration::from_secs(spec.timeout_s),
                 environment,
@@ -174,11 +278,14 @@ impl Stack {
                 account_id: resolver.account_id.clone(),
                 logging,
             };
-            pools.insert(
-                spec.logical_id.clone(),
-                Arc::new(FunctionPool::new(config, metrics.clone(), emf_log.clone())),
-            );
+            all.push(Function::start(
+                config,
+                metrics.clone(),
+                emf_log.clone(),
+                store.clone(),
+            )?);
         }
+        let functions = Arc::new(Functions::new(all));
         let cors = match &template.cors {
             Some(spec) => Some(gateway::Cors {
                 origins: resolver
@@ -194,14 +301,23 @@ impl Stack {
         };
         let gateway = gateway::Gateway::new(
             template.routes.clone(),
-            pools.clone(),
+            functions.clone(),
             cors,
             port,
             settings.integration_timeout,
         )?;
-        let control = control::Control::new(&pools, metrics.clone());
+        let lambda = lambda_api::LambdaApi {
+            functions: functions.clone(),
+            store: store.clone(),
+        };
+        let codedeploy = Arc::new(codedeploy::CodeDeploy::new(
+            functions.clone(),
+            settings.hook_timeout,
+        ));
+        let control = control::Control::new(lambda, codedeploy, metrics.clone());
         Ok(Stack {
-            pools,
+            functions,
+            store,
             gateway,
             control,
             metrics,
@@ -209,8 +325,7 @@ impl Stack {
     }
 
     pub fn shutdown(&self) {
-        for pool in self.pools.values() {
-            pool.shutdown();
-        }
+        self.functions.shutdown();
+        self.store.cleanup();
     }
 }

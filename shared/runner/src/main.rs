@@ -50,6 +50,17 @@ struct Args {
     /// API Gateway's integration limit in seconds (30 in AWS; tests shorten it).
     #[arg(long, default_value_t = 30, hide = true)]
     integration_timeout: u64,
+    /// Where published versions' snapshots of the binaries go (default: a fresh temporary
+    /// directory, removed when the runner stops).
+    #[arg(long)]
+    versions_dir: Option<PathBuf>,
+    /// A directory UpdateFunctionCode may take code from (its S3Key names a file under one);
+    /// repeatable. Without one, UpdateFunctionCode is refused.
+    #[arg(long = "code-dir")]
+    code_dirs: Vec<PathBuf>,
+    /// Seconds a CodeDeploy lifecycle hook has to report before the deployment rolls back.
+    #[arg(long, default_value_t = 60.0)]
+    hook_timeout: f64,
     /// Instead of running: GET this URL and exit 0 on a 2xx answer (container healthchecks).
     #[arg(long)]
     healthcheck: Option<String>,
@@ -84,6 +95,9 @@ async fn main() {
         region: args.region.clone(),
         integration_timeout: std::time::Duration::from_secs(args.integration_timeout.max(1)),
         emf_log: args.emf_log.clone(),
+        versions_dir: args.versions_dir.clone(),
+        code_dirs: args.code_dirs.clone(),
+        hook_timeout: std::time::Duration::from_secs_f64(args.hook_timeout.clamp(0.1, 86_400.0)),
     };
     let stack = match Stack::build(&settings, args.port) {
         Ok(stack) => Arc::new(stack),
@@ -107,6 +121,7 @@ async fn main() {
         Ok(listeners) => listeners,
         Err(error) => {
             eprintln!("redline-local: {error}");
+            stack.shutdown();
             std::process::exit(2);
         }
     };
@@ -142,7 +157,7 @@ async fn main() {
     };
     eprintln!(
         "redline-local: {} functions; HTTP API on http://{}:{}, invoke API and /metrics on http://{LOOPBACK}:{}{metrics_port} (ready in {:.1} ms)",
-        stack.pools.len(),
+        stack.functions.all.len(),
         args.host,
         args.port,
         args.invoke_port,

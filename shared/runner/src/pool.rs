@@ -29,7 +29,10 @@ const INIT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct FunctionConfig {
     pub logical_id: String,
     pub name: String,
+    /// What this pool runs: the `--bin-dir` binary for `$LATEST`, a snapshot for a version.
     pub binary: PathBuf,
+    /// `$LATEST` or the version number, as `AWS_LAMBDA_FUNCTION_VERSION` says it.
+    pub version: String,
     pub memory_mb: u64,
     pub timeout: Duration,
     pub environment: BTreeMap<String, String>,
@@ -47,6 +50,17 @@ impl FunctionConfig {
             self.region, self.account_id, self.name
         )
     }
+}
+
+/// What the caller adds to an invocation: the ARN it invoked (with its qualifier, as the
+/// Runtime API's `Lambda-Runtime-Invoked-Function-Arn` tells the function) and the client
+/// context (the decoded JSON of `X-Amz-Client-Context`).
+#[derive(Debug, Clone, Default)]
+pub struct Caller {
+    pub invoked_arn: Option<String>,
+    pub client_context: Option<String>,
+    /// The request id, when the caller already answered with it (an `Event` invocation).
+    pub request_id: Option<String>,
 }
 
 /// How an invocation ended, from the platform's point of view.
@@ -122,7 +136,7 @@ fn lambda_environment(
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
             config.memory_mb.to_string(),
         ),
-        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST".to_string()),
+        ("AWS_LAMBDA_FUNCTION_VERSION", config.version.clone()),
         ("AWS_LAMBDA_LOG_GROUP_NAME", log_group),
         (
             "AWS_LAMBDA_LOG_FORMAT",
@@ -130,7 +144,7 @@ fn lambda_environment(
         ),
         (
             "AWS_LAMBDA_LOG_STREAM_NAME",
-            format!("local/[$LATEST]{number:032x}"),
+            format!("local/[{}]{number:032x}", config.version),
         ),
         ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand".to_string()),
         ("AWS_REGION", config.region.clone()),
@@ -199,7 +213,8 @@ impl FunctionPool {
             .await
             .map_err(|e| format!("runtime API: {e}"))?;
         let spawned_at = Instant::now();
-        let mut child = Command::new(&self.config.binary)
+        let mut command = Command::new(&self.config.binary);
+        command
             .env_clear()
             .envs(&self.config.environment)
             .envs(lambda_environment(
@@ -210,8 +225,9 @@ impl FunctionPool {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
+            .kill_on_drop(true);
+        let mut child = spawn(&mut command)
+            .await
             .map_err(|e| format!("cannot start {}: {e}", self.config.binary.display()))?;
         let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
             return Err("no pipes to the instance's output".to_string());
@@ -246,9 +262,10 @@ impl FunctionPool {
         self.metrics.cold_start(&self.config.logical_id, init);
         self.record_peak(&instance);
         say(&format!(
-            "cold start {}#{} init {:.1} ms",
+            "cold start {}#{} (version {}) init {:.1} ms",
             self.config.logical_id,
             number,
+            self.config.version,
             init.as_secs_f64() * 1000.0
         ));
         Ok(instance)
@@ -256,10 +273,15 @@ impl FunctionPool {
 
     /// Hands `payload` to a warm instance, or a new one, under `trace`; the answer or the
     /// platform failure.
-    pub async fn invoke(self: &Arc<Self>, payload: Bytes, trace: &Trace) -> Outcome {
-        let request_id = ids::uuid();
+    pub async fn invoke(
+        self: &Arc<Self>,
+        payload: Bytes,
+        trace: &Trace,
+        caller: Caller,
+    ) -> Outcome {
+        let request_id = caller.request_id.clone().unwrap_or_else(ids::uuid);
         let started = Instant::now();
-        let outcome = self.invoke_with(payload, request_id, trace).await;
+        let outcome = self.invoke_with(payload, request_id, trace, caller).await;
         self.metrics
             .invocation(&self.config.logical_id, outcome.label(), started.elapsed());
         outcome
@@ -286,8 +308,8 @@ impl FunctionPool {
             Err(reason) => {
                 self.live.fetch_sub(1, Ordering::SeqCst);
                 say(&format!(
-                    "{} failed to start: {reason}",
-                    self.config.logical_id
+                    "{} (version {}) failed to start: {reason}",
+                    self.config.logical_id, self.config.version
                 ));
                 Err(Outcome::InitFailed {
                     request_id: request_id.to_string(),
@@ -301,15 +323,21 @@ impl FunctionPool {
         self.record_peak(&instance);
         instance.capture.drain().await;
         say(&format!(
-            "{}#{} {why}; it is replaced on the next request",
-            self.config.logical_id, instance.number
+            "{}#{} (version {}) {why}; it is replaced on the next request",
+            self.config.logical_id, instance.number, self.config.version
         ));
         drop(instance); // kill_on_drop
         self.live.fetch_sub(1, Ordering::SeqCst);
         self.metrics.instances(&self.config.logical_id, -1);
     }
 
-    async fn invoke_with(&self, payload: Bytes, request_id: String, trace: &Trace) -> Outcome {
+    async fn invoke_with(
+        &self,
+        payload: Bytes,
+        request_id: String,
+        trace: &Trace,
+        caller: Caller,
+    ) -> Outcome {
         let mut instance = match self.acquire(&request_id).await {
             Ok(instance) => instance,
             Err(outcome) => return outcome,
@@ -319,8 +347,9 @@ impl FunctionPool {
             request_id: request_id.clone(),
             payload,
             deadline_ms: ids::now_ms() + self.config.timeout.as_millis() as u64,
-            function_arn: self.config.arn(),
+            function_arn: caller.invoked_arn.unwrap_or_else(|| self.config.arn()),
             trace_id: trace.runtime_header(),
+            client_context: caller.client_context,
             reply,
         };
         if instance.api.invocations.send(invocation).await.is_err() {
@@ -363,6 +392,21 @@ impl FunctionPool {
     }
 }
 
+/// Spawns an instance. A snapshot copied a moment ago can still be open for writing in a child
+/// another thread is forking (until that child execs): `ETXTBSY`, which passes; retried briefly.
+async fn spawn(command: &mut Command) -> std::io::Result<Child> {
+    let mut tries = 0;
+    loop {
+        match command.spawn() {
+            Err(error) if error.raw_os_error() == Some(26) && tries < 20 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -373,6 +417,7 @@ mod tests {
             logical_id: "AuthFunction".into(),
             name: "redline-local-auth".into(),
             binary: PathBuf::from("/bin/true"),
+            version: "$LATEST".into(),
             memory_mb: 256,
             timeout: Duration::from_secs(3),
             environment: BTreeMap::new(),

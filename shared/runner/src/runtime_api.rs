@@ -19,6 +19,8 @@ pub struct Invocation {
     pub deadline_ms: u64,
     pub function_arn: String,
     pub trace_id: String,
+    /// The client context's JSON (`Lambda-Runtime-Client-Context`), when the caller sent one.
+    pub client_context: Option<String>,
     pub reply: oneshot::Sender<Reply>,
 }
 
@@ -193,7 +195,10 @@ async fn next(state: &State) -> Response<Full<Bytes>> {
         ),
         ("lambda-runtime-trace-id", invocation.trace_id),
     ];
-    for (name, value) in pairs {
+    let client_context = invocation
+        .client_context
+        .map(|context| ("lambda-runtime-client-context", context));
+    for (name, value) in pairs.into_iter().chain(client_context) {
         if let Ok(value) = value.parse() {
             headers.insert(name, value);
         }

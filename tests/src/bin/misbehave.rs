@@ -1,7 +1,9 @@
 //! A deliberately misbehaving Lambda function, for testing the local runner against the real
 //! Runtime API client (`lambda_runtime`). The route's `{action}` (or the event's `action`) says
 //! what to do: answer, sleep, crash, fail, return garbage, report its environment, print log
-//! lines at every level with an EMF document (or a malformed one), or use some memory.
+//! lines at every level with an EMF document (or a malformed one), use some memory, or tell
+//! how it was invoked (`context`: its version, the invoked ARN and the client context, as the
+//! Runtime API handed them over).
 
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
@@ -63,8 +65,26 @@ async fn handle(event: LambdaEvent<Value>) -> Result<Value, Error> {
             "deadline_in_ms": event.context.deadline as i64
                 - std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis() as i64,
         }))),
+        "context" => Ok(answer(json!({
+            "pid": pid,
+            "version": std::env::var("AWS_LAMBDA_FUNCTION_VERSION").ok(),
+            "invoked_arn": event.context.invoked_function_arn,
+            "client_context": event.context.client_context,
+            "mark": mark(),
+        }))),
         _ => Ok(answer(json!({"pid": pid, "event": event.payload}))),
     }
+}
+
+/// What follows the last `MISBEHAVE-MARK=` in the running executable: tests append one to a
+/// copy of this binary to tell builds (and published versions) apart.
+fn mark() -> Option<String> {
+    let exe = std::fs::read("/proc/self/exe").ok()?;
+    let needle = b"MISBEHAVE-MARK=";
+    let at = exe.windows(needle.len()).rposition(|w| w == needle)?;
+    let tail = &exe[at + needle.len()..];
+    // The literal above is in the binary too; only a mark at the very end counts.
+    (tail.len() < 64).then(|| String::from_utf8_lossy(tail).trim().to_string())
 }
 
 /// One line per log level (JSON, Lambda's fields), a plain text line, and one EMF document of

@@ -74,8 +74,8 @@ async fn every_contract_endpoint_through_the_local_runner() {
             "{body}"
         );
         assert_eq!(
-            body["version"], "$LATEST",
-            "the runner's AWS_LAMBDA_FUNCTION_VERSION"
+            body["version"], "live",
+            "the HTTP API invokes the live alias, which the invoked ARN names"
         );
     }
     assert_eq!(

@@ -149,7 +149,8 @@ async fn one_document_per_invocation_with_domain_and_dependency_metrics() {
         );
         assert_eq!(document["Service"], "redline");
         assert_eq!(document["Function"], request["function"]);
-        assert_eq!(document["Version"], "$LATEST");
+        // The HTTP API invokes live, version 1 at the runner's start.
+        assert_eq!(document["Version"], "1");
         assert_eq!(document["Route"], request["route"]);
         assert_eq!(document["status"], request["status"]);
         assert_eq!(document["reason"], request["reason"]);
