@@ -3,14 +3,15 @@
 # redline's images, all from one compile:
 #
 #   auth, users, greeter, health,           Lambda container images on provided.al2023, the function
-#   migrate, rotate-secret                  as ${LAMBDA_RUNTIME_DIR}/bootstrap. `docker run -p
+#   migrate, rotate-secret, traffic-hook    as ${LAMBDA_RUNTIME_DIR}/bootstrap. `docker run -p
 #                                           9000:8080 IMAGE` answers POST /2015-03-31/functions/
 #                                           function/invocations through the base image's runtime
 #                                           interface emulator; in Lambda the same image runs as is.
 #   local                                   the local stack (docker-compose.yml): every function,
 #                                           the runner redline-local, template.yaml and configs/
 #
-#   docker build --target auth -t redline-auth .     (users, greeter, health, migrate, rotate-secret alike)
+#   docker build --target auth -t redline-auth .     (users, greeter, health, migrate, rotate-secret,
+#                                                     traffic-hook alike)
 #   docker build --target local -t redline-local .
 #
 # glibc. provided.al2023 has glibc 2.34; the official Rust image is Debian bookworm with 2.36, and a
@@ -96,6 +97,9 @@ COPY --from=builder /out/bin/migrate ${LAMBDA_RUNTIME_DIR}/bootstrap
 
 FROM lambda AS rotate-secret
 COPY --from=builder /out/bin/rotate-secret ${LAMBDA_RUNTIME_DIR}/bootstrap
+
+FROM lambda AS traffic-hook
+COPY --from=builder /out/bin/traffic-hook ${LAMBDA_RUNTIME_DIR}/bootstrap
 
 # ---- local: the local stack's image ----
 # The runner serves template.yaml's HTTP API on 3000 and the read-only /metrics on 3002, and runs

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds every function of the workspace (the binaries of the packages under functions/) as the
+# Builds every function of the workspace (the binaries of the packages under functions/, the
+# traffic hooks' traffic-hook included: one binary for two functions of the template) as the
 # `bootstrap` of an AWS Lambda zip for the provided.al2023 runtime, x86_64:
 #
 #   target/lambda/<function>/bootstrap
@@ -123,6 +124,6 @@ for f in "${functions[@]}"; do
   if [ -n "$glibc" ] && [ "$(printf '%s\n%s\n' "$glibc" "$GLIBC_MAX" | sort -V | tail -n 1)" != "$GLIBC_MAX" ]; then
     log "$f: needs GLIBC_$glibc, provided.al2023 has $GLIBC_MAX"; status=1; continue
   fi
-  printf '%-10s %10s bytes  GLIBC_%s  %s\n' "$f" "$(stat -c %s "$bootstrap")" "${glibc:-none}" "$bootstrap"
+  printf '%-13s %10s bytes  GLIBC_%s  %s\n' "$f" "$(stat -c %s "$bootstrap")" "${glibc:-none}" "$bootstrap"
 done
 exit $status

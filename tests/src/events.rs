@@ -23,6 +23,8 @@ pub struct TestRequest {
     pub source_ip: String,
     pub stage: Option<String>,
     pub base64_body: bool,
+    /// The client context's smoke signature (only a direct `Invoke` can carry one).
+    pub smoke_signature: Option<String>,
 }
 
 impl TestRequest {
@@ -37,6 +39,7 @@ impl TestRequest {
             source_ip: "198.51.100.7".into(),
             stage: None,
             base64_body: false,
+            smoke_signature: None,
         }
     }
 
@@ -59,6 +62,22 @@ impl TestRequest {
 
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_ascii_lowercase(), value.into()));
+        self
+    }
+
+    /// Signs the request as a traffic hook would, with the smoke account derived from
+    /// `secret`, into the invocation's client context.
+    pub fn smoke_signed(mut self, secret: &str) -> Self {
+        let account = redline_crypto::smoke::SmokeAccount::derive(secret);
+        let body = self.body.clone().unwrap_or_default();
+        let now = redline_core::clock::now_secs();
+        self.smoke_signature = Some(account.sign(now, &self.method, &self.path, &body));
+        self
+    }
+
+    /// A client context signature as it is, however wrong.
+    pub fn smoke_signature(mut self, signature: &str) -> Self {
+        self.smoke_signature = Some(signature.to_string());
         self
     }
 

@@ -7,6 +7,7 @@ use crate::servers::{unique_prefix, TestDatabase};
 use lambda_http::request::LambdaRequest;
 use lambda_http::{service_fn, Adapter, Context, LambdaEvent, Request, Service};
 use redline_core::config::{self, Config, ConfigSource};
+use redline_core::http::request::SMOKE_CONTEXT_KEY;
 use redline_core::http::routes::{match_route, Match};
 use redline_core::Area;
 use serde_json::{json, Value};
@@ -148,7 +149,21 @@ fn next_request_id() -> String {
 pub async fn invoke(app: &App, request: &TestRequest) -> TestResponse {
     let request_id = next_request_id();
     let event = request.to_event(&request_id);
-    invoke_event(app, event, &request_id).await
+    let context = request
+        .smoke_signature
+        .as_ref()
+        .map(|signature| json!({ "custom": { SMOKE_CONTEXT_KEY: signature } }));
+    let app = app.clone();
+    invoke_handler_with(
+        move |req: Request| {
+            let app = app.clone();
+            async move { app.handle(req).await }
+        },
+        event,
+        &request_id,
+        context,
+    )
+    .await
 }
 
 pub async fn invoke_event(app: &App, event: Value, request_id: &str) -> TestResponse {
@@ -170,6 +185,20 @@ where
     F: Fn(Request) -> Fut + Send + Clone + 'static,
     Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
 {
+    invoke_handler_with(handler, event, request_id, None).await
+}
+
+/// As [`invoke_handler`], with the client context a direct `Invoke` may carry.
+pub async fn invoke_handler_with<F, Fut>(
+    handler: F,
+    event: Value,
+    request_id: &str,
+    client_context: Option<Value>,
+) -> TestResponse
+where
+    F: Fn(Request) -> Fut + Send + Clone + 'static,
+    Fut: std::future::Future<Output = lambda_http::Response<lambda_http::Body>> + Send + 'static,
+{
     let payload: LambdaRequest = serde_json::from_value(event).expect("a valid Lambda HTTP event");
     let mut context = Context::default();
     context.request_id = request_id.to_string();
@@ -178,6 +207,10 @@ where
         .unwrap()
         .as_millis()
         + 30_000) as u64;
+    // As the runtime parses the `Lambda-Runtime-Client-Context` header (the type is not
+    // exported).
+    context.client_context =
+        client_context.map(|c| serde_json::from_value(c).expect("a client context"));
     context.invoked_function_arn =
         "arn:aws:lambda:us-east-1:123456789012:function:redline-test:live".into();
     let mut adapter = Adapter::from(service_fn(move |req: Request| {

@@ -1,6 +1,7 @@
 //! Test support for redline: servers a test owns, real Lambda events, and isolated deployments.
 
 pub mod areas;
+pub mod custom_resource;
 pub mod emf;
 pub mod events;
 pub mod harness;

@@ -10,10 +10,12 @@ mod flows;
 use redline_accounts::state::required;
 use redline_accounts::{AccountState, KeyKind};
 use redline_core::config::{Config, ConfigError, Layered, TokenConfig};
+use redline_core::http::request::Incoming;
 use redline_core::init_error::InitError;
 use redline_core::secrets::Reach;
 use redline_core::startup::Configured;
 use redline_core::Area;
+use redline_crypto::smoke::SmokeAccount;
 use redline_tokens::KeySet;
 
 /// The private key set: signs tokens (and verifies them with every key it holds).
@@ -33,14 +35,39 @@ impl KeyKind for Signing {
 
 pub type State = AccountState<Signing>;
 
-/// The auth function: the accounts state with the signing key set.
-pub struct Auth(pub State);
+/// The auth function: the accounts state with the signing key set, and the traffic hooks'
+/// smoke account when the configuration has its secret.
+pub struct Auth(pub State, Option<SmokeAccount>);
 
 impl Auth {
     /// Warms the password hasher's dummy hash off the request path (see `PasswordHasherConfig`).
     pub fn new(state: State) -> Self {
         state.passwords.warm_up();
-        Auth(state)
+        let smoke = state
+            .config
+            .smoke
+            .secret
+            .as_ref()
+            .map(|secret| SmokeAccount::derive(secret.expose()));
+        Auth(state, smoke)
+    }
+
+    /// The smoke account, when this request is a traffic hook's invocation signed with its key:
+    /// only then may the account skip the captcha and the rate limit. Through API Gateway there
+    /// is never a client context, hence never a signature.
+    pub fn smoke_signed(&self, incoming: &Incoming) -> Option<&SmokeAccount> {
+        let account = self.1.as_ref()?;
+        let signature = incoming.smoke_signature.as_deref()?;
+        let now = redline_core::clock::now_secs();
+        account
+            .verify(
+                signature,
+                now,
+                &incoming.method,
+                &incoming.path,
+                &incoming.body,
+            )
+            .then_some(account)
     }
 
     /// From a configuration of plain values (tests).

@@ -26,6 +26,8 @@ pub enum SecretKey {
     DataKeys,
     /// `crypto.blind_index_key`: the e-mail and phone lookup key.
     BlindIndexKey,
+    /// `smoke.secret`: what the traffic hooks' smoke account is derived from (auth and the hooks).
+    SmokeAccount,
 }
 
 /// A secret-backed value that a function which does not read it has dropped from its
@@ -41,6 +43,7 @@ const DROPPABLE: &[(SecretKey, &str, Option<&str>)] = &[
     (SecretKey::DataKeys, "/crypto/data_keys", None),
     (SecretKey::BlindIndexKey, "/crypto/blind_index_key", None),
     (SecretKey::RedisUrl, "/redis/url", Some("")),
+    (SecretKey::SmokeAccount, "/smoke/secret", None),
 ];
 
 impl SecretKey {
@@ -54,6 +57,7 @@ impl SecretKey {
             SecretKey::VerificationKeys => "VerificationKeysSecret",
             SecretKey::DataKeys => "DataKeysSecret",
             SecretKey::BlindIndexKey => "BlindIndexKeySecret",
+            SecretKey::SmokeAccount => "SmokeAccountSecret",
         }
     }
 
@@ -95,6 +99,9 @@ impl SecretKey {
                 "REDLINE__CRYPTO__BLIND_INDEX_KEY",
                 whole("BlindIndexKeySecret"),
             )],
+            SecretKey::SmokeAccount => {
+                vec![("REDLINE__SMOKE__SECRET", whole("SmokeAccountSecret"))]
+            }
         }
     }
 }
@@ -106,9 +113,19 @@ pub struct Needs {
     pub logical_id: &'static str,
     /// The workspace binary (`functions/<binary>`).
     pub binary: &'static str,
+    /// Its name in the stack: `FunctionName` is [`Needs::function_name`], the log group
+    /// `/aws/lambda/<FunctionName>`, and its alarms and memory metric say `<name>`.
+    pub name: &'static str,
     /// The API area it serves, for HTTP functions.
     #[serde(serialize_with = "area_name")]
     pub area: Option<Area>,
+    /// The CodeDeploy lifecycle event it serves, for a traffic hook.
+    pub hook: Option<Hook>,
+    /// The alias SAM publishes a version under (`AutoPublishAlias`): `live` for the API
+    /// functions, which CodeDeploy shifts, and for migrate, whose version the migrations custom
+    /// resource names; none for functions invoked unqualified (rotation by Secrets Manager, the
+    /// hooks by CodeDeploy).
+    pub alias: Option<&'static str>,
     pub database: bool,
     pub redis: bool,
     /// Secret-backed configuration it reads; its role reads exactly these secrets.
@@ -116,12 +133,35 @@ pub struct Needs {
     /// Variables beyond its secrets', as the template writes them.
     pub variables: &'static [(&'static str, &'static str)],
     /// IAM grants beyond reading its own secrets (the rotation function writes the secrets it
-    /// rotates).
+    /// rotates; the hooks talk to CodeDeploy and invoke the API functions).
     pub extra_grants: &'static [Grant],
 }
 
+/// The CodeDeploy lifecycle event a traffic hook function serves (`REDLINE_HOOK_PHASE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Hook {
+    /// Before the alias moves: the new version, invoked directly.
+    PreTraffic,
+    /// After the alias moved: through `live`.
+    PostTraffic,
+}
+
+impl Hook {
+    pub fn phase(self) -> &'static str {
+        match self {
+            Hook::PreTraffic => "PreTraffic",
+            Hook::PostTraffic => "PostTraffic",
+        }
+    }
+}
+
+/// What a traffic hook's `FunctionName` starts with: the role SAM creates for CodeDeploy may
+/// invoke only functions named so (its managed policy `AWSCodeDeployRoleForLambda`).
+pub const HOOK_PREFIX: &str = "CodeDeployHook_";
+
 /// One IAM statement of a function's role: actions on resources (secret logical ids or
-/// parameters naming an ARN, or `*`), under a template condition or always.
+/// parameters naming an ARN by `!Ref`, a `!Sub` as `!Sub <text>`, or `*`), under a template
+/// condition or always.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Grant {
     pub actions: &'static [&'static str],
@@ -152,6 +192,25 @@ const ROTATION_GRANTS: &[Grant] = &[
     Grant { actions: READ,    resources: Cow::Borrowed(&["DatabaseMasterSecretArn"]), condition: Some("HasDatabaseMasterSecret") },
 ];
 
+/// The stack's CodeDeploy deployment groups: those of the application SAM creates for the
+/// functions' `DeploymentPreference`s.
+pub const DEPLOYMENT_GROUPS: &str = "!Sub arn:${AWS::Partition}:codedeploy:${AWS::Region}:${AWS::AccountId}:deploymentgroup:${ServerlessDeploymentApplication}/*";
+
+/// The traffic hooks: read what CodeDeploy is deploying and report on it, on the stack's
+/// deployment groups (AWS's own Lambda hook tutorial scopes the report so); the deployment's
+/// targets, which IAM cannot scope (no resource type for those two actions), on `*`; and invoke
+/// the API functions' versions and aliases (`<arn>:*`, never the unqualified function).
+#[rustfmt::skip]
+const HOOK_GRANTS: &[Grant] = &[
+    Grant { actions: &["codedeploy:GetDeployment", "codedeploy:PutLifecycleEventHookExecutionStatus"], resources: Cow::Borrowed(&[DEPLOYMENT_GROUPS]), condition: None },
+    Grant { actions: &["codedeploy:GetDeploymentTarget", "codedeploy:ListDeploymentTargets"],          resources: Cow::Borrowed(&["*"]),               condition: None },
+    Grant {
+        actions: &["lambda:InvokeFunction"],
+        resources: Cow::Borrowed(&["!Sub ${AuthFunction.Arn}:*", "!Sub ${UsersFunction.Arn}:*", "!Sub ${GreeterFunction.Arn}:*", "!Sub ${HealthFunction.Arn}:*"]),
+        condition: None,
+    },
+];
+
 fn area_name<S: serde::Serializer>(area: &Option<Area>, s: S) -> Result<S::Ok, S::Error> {
     match area {
         Some(area) => s.serialize_str(area.function_name()),
@@ -170,13 +229,15 @@ use SecretKey::*;
 /// Every function of `template.yaml`.
 #[rustfmt::skip]
 pub const FUNCTIONS: &[Needs] = &[
-    Needs { logical_id: "AuthFunction",         binary: "auth",          area: Some(Area::Auth),    database: true,  redis: true,  secrets: &[Database, RedisUrl, SigningKeys, DataKeys, BlindIndexKey],      variables: &[ENV, KEY_ROTATION], extra_grants: &[] },
-    Needs { logical_id: "UsersFunction",        binary: "users",         area: Some(Area::Users),   database: true,  redis: true,  secrets: &[Database, RedisUrl, VerificationKeys, DataKeys, BlindIndexKey], variables: &[ENV, KEY_ROTATION], extra_grants: &[] },
-    Needs { logical_id: "GreeterFunction",      binary: "greeter",       area: Some(Area::Greeter), database: false, redis: false, secrets: &[],                                                               variables: &[ENV], extra_grants: &[] },
-    Needs { logical_id: "HealthFunction",       binary: "health",        area: Some(Area::Health),  database: true,  redis: true,  secrets: &[Database, RedisUrl],                                             variables: &[ENV], extra_grants: &[] },
-    Needs { logical_id: "MigrateFunction",      binary: "migrate",       area: None,                database: true,  redis: false, secrets: &[Database],                                                       variables: &[ENV], extra_grants: &[] },
+    Needs { logical_id: "AuthFunction",            binary: "auth",          name: "auth",          area: Some(Area::Auth),    hook: None,                    alias: Some("live"), database: true,  redis: true,  secrets: &[Database, RedisUrl, SigningKeys, DataKeys, BlindIndexKey, SmokeAccount], variables: &[ENV, KEY_ROTATION], extra_grants: &[] },
+    Needs { logical_id: "UsersFunction",           binary: "users",         name: "users",         area: Some(Area::Users),   hook: None,                    alias: Some("live"), database: true,  redis: true,  secrets: &[Database, RedisUrl, VerificationKeys, DataKeys, BlindIndexKey],  variables: &[ENV, KEY_ROTATION], extra_grants: &[] },
+    Needs { logical_id: "GreeterFunction",         binary: "greeter",       name: "greeter",       area: Some(Area::Greeter), hook: None,                    alias: Some("live"), database: false, redis: false, secrets: &[],                                                                variables: &[ENV], extra_grants: &[] },
+    Needs { logical_id: "HealthFunction",          binary: "health",        name: "health",        area: Some(Area::Health),  hook: None,                    alias: Some("live"), database: true,  redis: true,  secrets: &[Database, RedisUrl],                                              variables: &[ENV], extra_grants: &[] },
+    Needs { logical_id: "MigrateFunction",         binary: "migrate",       name: "migrate",       area: None,                hook: None,                    alias: Some("live"), database: true,  redis: false, secrets: &[Database],                                                        variables: &[ENV], extra_grants: &[] },
     // The ARN of the secret it writes the public JWK Set to: an ARN, not a value it reads.
-    Needs { logical_id: "RotateSecretFunction", binary: "rotate-secret", area: None,                database: false, redis: false, secrets: &[],                                                               variables: &[ENV, ("VERIFICATION_KEYS_SECRET", "!Ref VerificationKeysSecret")], extra_grants: ROTATION_GRANTS },
+    Needs { logical_id: "RotateSecretFunction",    binary: "rotate-secret", name: "rotate-secret", area: None,                hook: None,                    alias: None,         database: false, redis: false, secrets: &[],                                                                variables: &[ENV, ("VERIFICATION_KEYS_SECRET", "!Ref VerificationKeysSecret")], extra_grants: ROTATION_GRANTS },
+    Needs { logical_id: "PreTrafficHookFunction",  binary: "traffic-hook",  name: "pre-traffic",   area: None,                hook: Some(Hook::PreTraffic),  alias: None,         database: false, redis: false, secrets: &[SmokeAccount],                                                    variables: &[ENV], extra_grants: HOOK_GRANTS },
+    Needs { logical_id: "PostTrafficHookFunction", binary: "traffic-hook",  name: "post-traffic",  area: None,                hook: Some(Hook::PostTraffic), alias: None,         database: false, redis: false, secrets: &[SmokeAccount],                                                    variables: &[ENV], extra_grants: HOOK_GRANTS },
 ];
 
 impl Needs {
@@ -197,7 +258,8 @@ impl Needs {
         }
     }
 
-    /// Its environment as the template writes it: variable → `!Ref`/`!Sub`/`!If` text.
+    /// Its environment as the template writes it: variable → `!Ref`/`!Sub`/`!If` text, or a
+    /// literal.
     pub fn environment(&self) -> Vec<(&'static str, String)> {
         let mut vars: Vec<(&'static str, String)> = self
             .variables
@@ -207,8 +269,18 @@ impl Needs {
         for key in self.secrets {
             vars.extend(key.variables());
         }
+        if let Some(hook) = self.hook {
+            vars.push(("REDLINE_HOOK_PHASE", hook.phase().to_string()));
+        }
         vars.sort();
         vars
+    }
+
+    /// `FunctionName` as the template's `!Sub` writes it: `${AWS::StackName}-<name>`, after
+    /// [`HOOK_PREFIX`] for a traffic hook.
+    pub fn function_name(&self) -> String {
+        let prefix = if self.hook.is_some() { HOOK_PREFIX } else { "" };
+        format!("{prefix}${{AWS::StackName}}-{}", self.name)
     }
 
     /// Its role's secret grants: `GetSecretValue` on each secret it reads (an operator's under
@@ -272,6 +344,7 @@ impl Needs {
                     .collect::<serde_json::Map<_, _>>()
                     .into();
                 row["grants"] = serde_json::to_value(needs.grants()).unwrap_or(Value::Null);
+                row["function_name"] = Value::String(needs.function_name());
                 row.as_object_mut().map(|o| o.remove("variables"));
                 row.as_object_mut().map(|o| o.remove("extra_grants"));
                 row
@@ -326,6 +399,22 @@ mod tests {
         Area::Greeter.needs().drop_unneeded(&mut tree);
         assert_eq!(tree["redis"]["url"], "");
         assert_eq!(tree["crypto"]["data_keys"], Value::Null);
+    }
+
+    #[test]
+    fn the_hooks_are_one_binary_named_for_codedeploys_role_one_per_phase() {
+        let hooks: Vec<&Needs> = FUNCTIONS.iter().filter(|n| n.hook.is_some()).collect();
+        let phases: Vec<&str> = hooks.iter().map(|n| n.hook.unwrap().phase()).collect();
+        assert_eq!(phases, ["PreTraffic", "PostTraffic"]);
+        for hook in hooks {
+            assert_eq!(hook.binary, "traffic-hook");
+            assert!(hook.function_name().starts_with(HOOK_PREFIX), "{hook:?}");
+            assert!(hook
+                .environment()
+                .contains(&("REDLINE_HOOK_PHASE", hook.hook.unwrap().phase().to_string())));
+            assert_eq!((hook.area, hook.alias), (None, None), "{}", hook.logical_id);
+        }
+        assert_eq!(Area::Auth.needs().function_name(), "${AWS::StackName}-auth");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 pub mod password;
 pub mod pii;
 pub mod random;
+pub mod smoke;
 
 /// Constant-time equality of two byte strings (lengths may differ; that is not secret).
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {

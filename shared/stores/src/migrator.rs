@@ -1,6 +1,6 @@
 //! Applies pending migrations with a pool of its own (one connection, a long statement timeout).
 
-use crate::db::{self, Db, DbError, MigrationReport};
+use crate::db::{self, Db, MigrateError, MigrationReport};
 use redline_core::config::{Config, ConfigError};
 use std::time::Duration;
 
@@ -21,14 +21,18 @@ impl Migrator {
         })
     }
 
-    pub async fn run(&self) -> Result<MigrationReport, DbError> {
-        self.db
+    /// Applies what is pending. No connection within the time bound, or the whole run past it,
+    /// is [`MigrateError::Unavailable`]; the rest says which step failed.
+    pub async fn run(&self) -> Result<MigrationReport, MigrateError> {
+        let report = self
+            .db
             .timed(async {
                 let mut client = self.db.client().await?;
-                let report = db::migrate(&mut client).await?;
-                tracing::info!(applied = ?report.applied, already = ?report.already_applied, "migrations done");
-                Ok(report)
+                Ok(db::migrate(&mut client).await)
             })
             .await
+            .map_err(MigrateError::Unavailable)??;
+        tracing::info!(applied = ?report.applied, already = ?report.already_applied, "migrations done");
+        Ok(report)
     }
 }

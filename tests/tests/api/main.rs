@@ -11,6 +11,7 @@ mod health;
 mod login;
 mod register;
 mod servers;
+mod smoke;
 mod storage;
 mod tokens;
 mod users;

@@ -8,6 +8,7 @@ mod local_runner;
 mod local_stack;
 mod log_format;
 mod metrics;
+mod migrate_custom_resource;
 mod redaction;
 mod rie_fidelity;
 mod rotation;

@@ -1,7 +1,9 @@
-//! One start-up for every function kind: an HTTP function and both event functions (`migrate`,
-//! `rotate-secret`) report a bad configuration to the Runtime API's `/init/error` with a typed
-//! `errorType` naming the key, under the local runner on the real template; none panics or
-//! merely exits.
+//! One start-up for every function kind: an HTTP function and the event function
+//! `rotate-secret` report a bad configuration to the Runtime API's `/init/error` with a typed
+//! `errorType` naming the key, under the local runner on the real template; `migrate`, whose
+//! CloudFormation caller waits for a callback, holds the same typed failure and returns it as
+//! the invocation's error (blackbox/migrate_custom_resource.rs tests its callback). None panics
+//! or merely exits.
 
 use redline_tests::runner::{repo_root, stack_env_files, target_dir, Runner};
 use redline_tests::TestEnv;
@@ -53,4 +55,7 @@ async fn every_function_kind_reports_a_bad_configuration_as_a_typed_init_error()
     }
     let log = runner.log_text();
     assert!(!log.contains("panicked"), "a function panicked: {log}");
+    // migrate started and held its failure; the others failed their init.
+    assert!(log.contains("cold start MigrateFunction#1"), "{log}");
+    assert!(!log.contains("cold start GreeterFunction#"), "{log}");
 }

@@ -81,7 +81,7 @@ fn the_greeter_links_no_sdk_no_data_store_no_hasher_and_no_renderer() {
 
 #[test]
 fn only_auth_links_the_captcha_renderer_and_token_signing() {
-    for binary in ["users", "health", "greeter", "migrate"] {
+    for binary in ["users", "health", "greeter", "migrate", "traffic-hook"] {
         assert_eq!(
             linked(binary, CAPTCHA),
             BTreeSet::new(),
@@ -123,6 +123,12 @@ fn the_data_store_functions_link_what_they_use() {
         linked("migrate", REDIS),
         BTreeSet::new(),
         "migrate uses no Redis"
+    );
+    // The traffic hook talks to AWS only: it reaches the data stores through the functions.
+    assert_eq!(
+        linked("traffic-hook", &[POSTGRES, REDIS, ARGON2].concat()),
+        BTreeSet::new(),
+        "the traffic hook links a data store or a hasher"
     );
 }
 

@@ -15,6 +15,7 @@ use crate::domain::rate_limit;
 use crate::Auth;
 use redline_accounts::lockout::Lockout;
 use redline_core::error::ApiError;
+use redline_core::http::request::Incoming;
 use redline_core::http::routes::{RateGroup, RouteId};
 use redline_core::http::{Function, Input, RateDecision, Reply};
 use redline_core::metrics::{self, Metric};
@@ -33,8 +34,13 @@ impl Function for Auth {
     async fn rate_limit(
         &self,
         group: RateGroup,
-        client_ip: &str,
+        incoming: &Incoming,
     ) -> Result<Option<RateDecision>, ApiError> {
+        // A traffic hook's signed invocation is not counted (it never comes from the internet).
+        if self.smoke_signed(incoming).is_some() {
+            return Ok(None);
+        }
+        let client_ip = incoming.client_ip.as_str();
         let limits = &self.0.config.rate_limits;
         let limit = match group {
             RateGroup::Captcha => limits.captcha,
@@ -50,8 +56,12 @@ impl Function for Auth {
         match route {
             RouteId::Captcha => captcha::captcha(state, input).await,
             RouteId::CaptchaVerify => captcha::captcha_verify(state, input).await,
-            RouteId::Register => register::register(state, input).await,
-            RouteId::Login => counted_login(login::login(state, input).await),
+            RouteId::Register => {
+                register::register(state, input, self.smoke_signed(input.incoming)).await
+            }
+            RouteId::Login => {
+                counted_login(login::login(state, input, self.smoke_signed(input.incoming)).await)
+            }
             RouteId::Logout => session::logout(state, input).await,
             RouteId::Refresh => session::refresh(state, input).await,
             RouteId::LockStatus => lock_status::lock_status(state, input).await,

@@ -20,6 +20,7 @@ pub struct Config {
     pub crypto: CryptoConfig,
     pub health: HealthConfig,
     pub secrets: SecretsConfig,
+    pub smoke: SmokeConfig,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
@@ -61,6 +62,14 @@ pub struct ServiceConfig {
 pub struct LogConfig {
     /// A `tracing` filter such as `info` or `redline_core=debug,info`.
     pub level: String,
+}
+
+/// The traffic hooks' smoke account (see `redline_crypto::smoke`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmokeConfig {
+    /// The generated secret the account is derived from; null: no smoke account.
+    pub secret: Option<Secret>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

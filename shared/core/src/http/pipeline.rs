@@ -43,7 +43,7 @@ pub trait Function: Send + Sync + 'static {
     fn rate_limit(
         &self,
         _group: RateGroup,
-        _client_ip: &str,
+        _incoming: &Incoming,
     ) -> impl Future<Output = Result<Option<RateDecision>, ApiError>> + Send {
         async { Ok(None) }
     }
@@ -234,7 +234,7 @@ impl<F: Function> App<F> {
             )));
         }
         if let Some(group) = route.rate_group {
-            if let Some(decision) = self.function.rate_limit(group, &incoming.client_ip).await? {
+            if let Some(decision) = self.function.rate_limit(group, incoming).await? {
                 extra.extend(decision.headers());
                 if !decision.allowed {
                     return Err(ApiError::RateLimited {

@@ -20,10 +20,16 @@ pub struct Incoming {
     pub body: Vec<u8>,
     /// `arn:...:function:name:alias` of the invocation, when Lambda gave one.
     pub invoked_arn: Option<String>,
+    /// A traffic hook's signature from the invocation's client context (`Invoke` only: API
+    /// Gateway never sets one); see `redline_crypto::smoke`.
+    pub smoke_signature: Option<String>,
     /// The X-Ray trace header Lambda gave this invocation (`Lambda-Runtime-Trace-Id`, which the
     /// runtime also puts in `_X_AMZN_TRACE_ID`).
     pub trace_header: Option<String>,
 }
+
+/// The client context's `custom` key a traffic hook's signature travels under.
+pub const SMOKE_CONTEXT_KEY: &str = "redline-smoke";
 
 impl Incoming {
     pub fn from_lambda(req: Request) -> Self {
@@ -58,6 +64,10 @@ impl Incoming {
             headers: parts.headers,
             query,
             body,
+            smoke_signature: context
+                .as_ref()
+                .and_then(|c| c.client_context.as_ref())
+                .and_then(|c| c.custom.get(SMOKE_CONTEXT_KEY).cloned()),
             trace_header: context
                 .as_ref()
                 .and_then(|c| c.xray_trace_id.clone())

@@ -47,7 +47,14 @@ const SAFE: &[&str] = &[
     "outcome",
     "deploymentId",
     "hookExecutionId",
-    "ready",
+    // migrate as a CloudFormation custom resource (never its ResponseURL: a credential)
+    "requestType",
+    "logicalResourceId",
+    "stackId",
+    "migrateVersion",
+    "delivered",
+    "attempt",
+    "retry",
 ];
 
 const FREE_TEXT: &[&str] = &["message", "error"];

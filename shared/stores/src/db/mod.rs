@@ -3,7 +3,7 @@
 mod migrate;
 mod tls;
 
-pub use migrate::{migrate, MigrationReport, MIGRATIONS};
+pub use migrate::{migrate, MigrateError, MigrationReport, MIGRATIONS};
 
 use arc_swap::ArcSwap;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};

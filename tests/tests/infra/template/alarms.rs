@@ -51,7 +51,8 @@ struct Alarm {
 }
 
 /// An API function (or any function, for `all`): logical id, the prefix of its alarms' ids
-/// (`Auth`), its `Function` dimension (the area or binary) and its `MemorySize`.
+/// (`Auth`), its `Function` dimension (its name in the stack: the area for an API function) and
+/// its `MemorySize`.
 struct Function {
     id: &'static str,
     prefix: &'static str,
@@ -68,7 +69,7 @@ fn functions(api_only: bool) -> Vec<Function> {
         .map(|needs| Function {
             id: needs.logical_id,
             prefix: needs.logical_id.trim_end_matches("Function"),
-            dimension: needs.area.map_or(needs.binary, |area| area.function_name()),
+            dimension: needs.name,
             memory_mb: model
                 .function(needs.logical_id)
                 .expect("in the model")

@@ -13,19 +13,8 @@ fn log_groups() -> Vec<(&'static str, String, &'static str)> {
         .iter()
         .map(|needs| {
             let group = format!("{}LogGroup", needs.logical_id.trim_end_matches("Function"));
-            let function = needs.area.map_or(needs.binary, |area| area.function_name());
-            (needs.logical_id, group, function)
+            (needs.logical_id, group, needs.name)
         })
-        .collect()
-}
-
-fn of_type<'a>(cfn: &'a Json, kind: &str) -> BTreeMap<&'a str, &'a Json> {
-    cfn["Resources"]
-        .as_object()
-        .expect("Resources")
-        .iter()
-        .filter(|(_, r)| r["Type"] == kind)
-        .map(|(id, r)| (id.as_str(), r))
         .collect()
 }
 

@@ -23,12 +23,13 @@ static FUNCTIONS: std::sync::LazyLock<Vec<&'static str>> =
     std::sync::LazyLock::new(|| NEEDS.iter().map(|needs| needs.logical_id).collect());
 
 /// The Secrets Manager secrets of the stack (logical ids).
-const SECRETS: [&str; 5] = [
+const SECRETS: [&str; 6] = [
     "DatabaseSecret",
     "SigningKeysSecret",
     "VerificationKeysSecret",
     "DataKeysSecret",
     "BlindIndexKeySecret",
+    "SmokeAccountSecret",
 ];
 
 fn root() -> PathBuf {
@@ -184,6 +185,7 @@ fn strings(value: &Value) -> Vec<String> {
 
 mod alarms;
 mod cold_start;
+mod deployment;
 mod environment;
 mod functions;
 mod lint;
@@ -274,7 +276,7 @@ fn template_routes(template: &Value) -> Vec<(String, Option<String>, String)> {
 // ---------------------------------------------------------------------------------------------
 // Environment variables, secrets in the environment, and the roles' managed policies.
 
-/// A variable's value as written: `!Ref X`, `!Sub <text>` or `!If [C, a, b]` of those.
+/// A variable's value as written: a literal, `!Ref X`, `!Sub <text>` or `!If [C, a, b]` of those.
 fn written(value: &Value) -> String {
     if let Some((condition, then, otherwise)) = if_branches(value) {
         format!(
@@ -286,6 +288,8 @@ fn written(value: &Value) -> String {
         format!("!Ref {target}")
     } else if let Some(text) = sub_text(value) {
         format!("!Sub {text}")
+    } else if let Some(literal) = value.as_str() {
+        literal.to_string()
     } else {
         format!("{value:?}")
     }
@@ -400,7 +404,8 @@ fn role_statements(template: &Value, role_id: &str) -> Vec<(Option<String>, Valu
     out
 }
 
-/// What a statement allows, on what: `!Ref` targets, or the literal (`*`).
+/// What a statement allows, on what: `!Ref` targets, `!Sub <text>`, or the literal (`*`), as
+/// the table of which function needs what writes resources.
 fn grants(role_id: &str, statement: &Value) -> (BTreeSet<String>, BTreeSet<String>) {
     assert_eq!(
         statement["Effect"].as_str(),
@@ -420,11 +425,14 @@ fn grants(role_id: &str, statement: &Value) -> (BTreeSet<String>, BTreeSet<Strin
     };
     let resources: BTreeSet<String> = items
         .iter()
-        .map(|item| match (item.as_str(), ref_target(item)) {
-            (Some(literal), _) => literal.to_string(),
-            (None, Some(target)) => target.to_string(),
-            _ => panic!("{role_id}: resource {item:?} is neither !Ref nor a literal"),
-        })
+        .map(
+            |item| match (ref_target(item), sub_text(item), item.as_str()) {
+                (Some(target), _, _) => target.to_string(),
+                (None, Some(text), _) => format!("!Sub {text}"),
+                (None, None, Some(literal)) => literal.to_string(),
+                _ => panic!("{role_id}: resource {item:?} is neither !Ref, !Sub nor a literal"),
+            },
+        )
         .collect();
     (actions, resources)
 }
@@ -446,6 +454,17 @@ fn translate(parameters: &serde_json::Value) -> serde_json::Value {
     );
     assert_success("SAM translation", &output);
     serde_json::from_slice(&output.stdout).expect("the translator prints JSON")
+}
+
+/// The resources of a translated template of one type, by logical id.
+fn of_type<'a>(cfn: &'a serde_json::Value, kind: &str) -> BTreeMap<&'a str, &'a serde_json::Value> {
+    cfn["Resources"]
+        .as_object()
+        .expect("Resources")
+        .iter()
+        .filter(|(_, r)| r["Type"] == kind)
+        .map(|(id, r)| (id.as_str(), r))
+        .collect()
 }
 
 /// The template as SAM's translator hands it to CloudFormation with [`translation_parameters`],
@@ -615,6 +634,7 @@ fn deployed_secrets_file(params: &HashMap<&str, String>) -> PathBuf {
         arn("VerificationKeysSecret"): public,
         arn("DataKeysSecret"): {"current": 1, "1": "5f0e9d8c7b6a59483726150f4e3d2c1b0a99887766554433221100ffeeddccbb"},
         arn("BlindIndexKeySecret"): "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a",
+        arn("SmokeAccountSecret"): "Kq7Zt2Wn9Xb4Rm6Pv8Ls3Hd5Jf1Gc0YeAaBbCcDdEeFfGgHh",
     });
     let mut secrets = secrets.as_object().cloned().unwrap();
     if let Some(redis) = params.get("RedisUrlSecretArn") {

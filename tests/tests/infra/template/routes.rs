@@ -47,7 +47,11 @@ fn http_api_routes_are_exactly_the_contract_route_table() {
         ["HealthFunction"],
         "exactly one $default route, on HealthFunction"
     );
-    for id in ["MigrateFunction", "RotateSecretFunction"] {
+    for id in NEEDS
+        .iter()
+        .filter(|n| n.area.is_none())
+        .map(|n| n.logical_id)
+    {
         assert!(
             resources(&template)[id]["Properties"]
                 .get("Events")
