@@ -18,3 +18,4 @@ mod runner_versions;
 mod runner_wire;
 mod secrets;
 mod startup;
+mod traffic_hook;
