@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks (release build) against the local PostgreSQL and Redis: `scripts/bench.sh` for all,
 # `scripts/bench.sh runner` for the local runner, `scripts/bench.sh secrets` for Secrets Manager,
+# `scripts/bench.sh deploy` for the traffic hooks' and a deployment's duration on the runner,
 # `scripts/bench.sh telemetry` for the per-request cost of logs and metrics,
 # `scripts/bench.sh init [BASE_TARGET_DIR]` for each function's size and cold-start init beside the
 # bare lambda_http floor (and beside another build's binaries, e.g. an older commit's),
@@ -22,6 +23,11 @@ case "${1:-all}" in
       bins+=("$f=$new/$f")
     done
     scripts/bench-init.py --rounds 15 "${bins[@]}" ;;
+  deploy)
+    # A deployment with the real traffic hooks on the runner: release binaries, the test-only
+    # bad build included.
+    cargo build --release --workspace --bins --locked
+    REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench deploy --locked ;;
   telemetry)
     # Per-request telemetry cost in process: no subscriber, the functions' formatter, the old one.
     cargo bench -p redline-tests --bench telemetry --locked ;;

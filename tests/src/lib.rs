@@ -2,6 +2,7 @@
 
 pub mod areas;
 pub mod custom_resource;
+pub mod deploy;
 pub mod emf;
 pub mod events;
 pub mod harness;

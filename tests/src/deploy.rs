@@ -1,0 +1,159 @@
+//! A deployment of one API function on the runner with the real traffic hooks: the runner on
+//! the real template with the hooks pointed at its CodeDeploy and Lambda APIs, a new build
+//! (`broken_area`, failing one route or none) published as version 2, and an AllAtOnce
+//! CodeDeploy deployment of it. Used by the traffic-hook tests and the deployment benchmark.
+
+use crate::runner::{bin_dir, env_file, repo_root, stack_env_files, target_dir, Runner};
+use crate::TestEnv;
+use aws_sdk_codedeploy::types::{
+    AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType,
+};
+use serde_json::json;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+pub const SMOKE_SECRET: &str = "traffic-hook-test-smoke-secret";
+pub const STACK: &str = "redline-local";
+
+/// The binaries of the template under the runner, plus the bad build in a code directory.
+fn directories() -> (PathBuf, PathBuf) {
+    // Tests run the debug build; the benchmark the release one (as the runner it starts).
+    let profile = std::env::var("REDLINE_RUNNER_PROFILE").unwrap_or_else(|_| "debug".into());
+    let debug = target_dir().join(profile);
+    let binaries: Vec<(&str, PathBuf)> = [
+        "auth",
+        "users",
+        "greeter",
+        "health",
+        "migrate",
+        "rotate-secret",
+        "traffic-hook",
+    ]
+    .iter()
+    .map(|name| (*name, debug.join(name)))
+    .collect();
+    // A copy: the runner resolves links before it checks that code is inside a --code-dir.
+    let code =
+        std::env::temp_dir().join(format!("redline-code-{}", crate::servers::unique_token()));
+    std::fs::create_dir_all(&code).unwrap();
+    std::fs::copy(broken_area(), code.join("broken_area")).unwrap();
+    (bin_dir(&binaries), code)
+}
+
+/// The runner on the real template, the hooks pointed at its CodeDeploy and Lambda APIs, every
+/// function sharing the smoke secret, and `logical_id` ready to run `broken_area` as `area`
+/// failing `broken_route` once its code is updated.
+pub fn runner(env: &TestEnv, logical_id: &str, area: &str, broken_route: &str) -> Runner {
+    let (bins, code) = directories();
+    let section = json!({"BROKEN_AREA": area, "BROKEN_ROUTE": broken_route});
+    Runner::start_with(
+        &repo_root().join("template.yaml"),
+        &|port| {
+            let endpoint = format!("http://127.0.0.1:{port}");
+            let mut files = stack_env_files(
+                env,
+                json!({
+                    "REDLINE__SMOKE__SECRET": SMOKE_SECRET,
+                    "AWS_ENDPOINT_URL_LAMBDA": endpoint,
+                    "AWS_ENDPOINT_URL_CODEDEPLOY": endpoint,
+                    "AWS_ACCESS_KEY_ID": "local",
+                    "AWS_SECRET_ACCESS_KEY": "local",
+                }),
+            );
+            files.push(env_file(&json!({ logical_id: section })));
+            files
+        },
+        &bins,
+        &[
+            "--parameter-overrides",
+            "AllowedOrigins=http://localhost:5173",
+            "--code-dir",
+            code.to_str().unwrap(),
+            "--hook-timeout",
+            "30",
+        ],
+    )
+}
+
+/// Publishes the bad build as version 2, deploys it AllAtOnce with both hooks, and waits.
+pub async fn deploy(runner: &Runner, area: &str) -> DeploymentStatus {
+    let function = format!("{STACK}-{area}");
+    let published = runner
+        .lambda()
+        .update_function_code()
+        .function_name(&function)
+        .s3_bucket("code")
+        .s3_key("broken_area")
+        .publish(true)
+        .send()
+        .await
+        .expect("the bad build is published");
+    assert_eq!(published.version(), Some("2"));
+    let appspec = json!({
+        "version": 0.0,
+        "Resources": [{"Function": {"Type": "AWS::Lambda::Function", "Properties": {
+            "Name": function, "Alias": "live", "CurrentVersion": "1", "TargetVersion": "2"}}}],
+        "Hooks": [
+            {"BeforeAllowTraffic": format!("CodeDeployHook_{STACK}-pre-traffic")},
+            {"AfterAllowTraffic": format!("CodeDeployHook_{STACK}-post-traffic")},
+        ],
+    });
+    let client = runner.codedeploy();
+    let id = client
+        .create_deployment()
+        .application_name(STACK)
+        .deployment_group_name(area)
+        .revision(
+            RevisionLocation::builder()
+                .revision_type(RevisionLocationType::AppSpecContent)
+                .app_spec_content(
+                    AppSpecContent::builder()
+                        .content(appspec.to_string())
+                        .build(),
+                )
+                .build(),
+        )
+        .send()
+        .await
+        .expect("the deployment starts")
+        .deployment_id()
+        .unwrap()
+        .to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let info = client
+            .get_deployment()
+            .deployment_id(&id)
+            .send()
+            .await
+            .unwrap();
+        let status = info.deployment_info().and_then(|i| i.status()).cloned();
+        if let Some(status @ (DeploymentStatus::Succeeded | DeploymentStatus::Failed)) = status {
+            return status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{id} never ended:\n{}",
+            runner.log_text()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+pub async fn live_version(runner: &Runner, area: &str) -> String {
+    let alias = runner
+        .lambda()
+        .get_alias()
+        .function_name(format!("{STACK}-{area}"))
+        .name("live")
+        .send()
+        .await
+        .unwrap();
+    alias.function_version().unwrap_or_default().to_string()
+}
+
+/// The test-only bad build, next to the tests crate's other binaries.
+fn broken_area() -> PathBuf {
+    let profile = std::env::var("REDLINE_RUNNER_PROFILE").unwrap_or_else(|_| "debug".into());
+    target_dir().join(profile).join("broken_area")
+}
