@@ -9,6 +9,7 @@
 pub mod appspec;
 pub mod deployment;
 pub mod schedule;
+pub mod watch;
 
 use crate::functions::Functions;
 use crate::http::{HttpRequest, HttpResponse};
