@@ -2,6 +2,7 @@
 # Benchmarks (release build) against the local PostgreSQL and Redis: `scripts/bench.sh` for all,
 # `scripts/bench.sh runner` for the local runner, `scripts/bench.sh secrets` for Secrets Manager,
 # `scripts/bench.sh deploy` for the traffic hooks' and a deployment's duration on the runner,
+# `scripts/bench.sh migrate` for migrate's duration as a custom resource on the runner,
 # `scripts/bench.sh telemetry` for the per-request cost of logs and metrics,
 # `scripts/bench.sh init [BASE_TARGET_DIR]` for each function's size and cold-start init beside the
 # bare lambda_http floor (and beside another build's binaries, e.g. an older commit's),
@@ -28,6 +29,11 @@ case "${1:-all}" in
     # bad build included.
     cargo build --release --workspace --bins --locked
     REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench deploy --locked ;;
+  migrate)
+    # migrate as a CloudFormation custom resource on the runner: release binaries, moto's S3.
+    scripts/install-tools.sh
+    cargo build --release --workspace --bins --locked
+    REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench migrate --locked ;;
   telemetry)
     # Per-request telemetry cost in process: no subscriber, the functions' formatter, the old one.
     cargo bench -p redline-tests --bench telemetry --locked ;;
@@ -41,7 +47,10 @@ case "${1:-all}" in
     cargo build --release --workspace --bins --locked
     cargo bench -p redline-tests --bench core --locked
     cargo bench -p redline-tests --bench runner --locked
-    cargo bench -p redline-tests --bench secrets --locked ;;
+    cargo bench -p redline-tests --bench secrets --locked
+    cargo bench -p redline-tests --bench telemetry --locked
+    REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench deploy --locked
+    REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench migrate --locked ;;
   *)
     cargo bench -p redline-tests --bench core --locked -- "$@" ;;
 esac

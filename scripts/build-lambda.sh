@@ -16,12 +16,18 @@
 # Idempotent and incremental: with nothing changed a second run takes seconds.
 #
 # usage: scripts/build-lambda.sh [--compiler zig|cargo] [--target-dir DIR] [--profile NAME]
+#                                [--function NAME | --resource LOGICAL_ID] [--artifacts-dir DIR]
 #   --compiler zig     the default: cargo-zigbuild, glibc target pinned to 2.34
 #   --compiler cargo   fallback when zig fails: the host's cc links the binaries; accepted only
 #                      if the check below still finds no GLIBC_ version above 2.34
 #   --target-dir DIR   build under DIR instead of the workspace's target/ (as CARGO_TARGET_DIR)
 #   --profile NAME     a cargo profile other than release (the test suite's `lambda-check`
 #                      links the same way without LTO, to check the artefacts in minutes less)
+#   --function NAME    build (and check) only this function's binary
+#   --resource ID      the same, naming the function's logical id in template.yaml (its
+#                      Metadata.BuildProperties.Binary is the binary)
+#   --artifacts-dir DIR  then copy its bootstrap into DIR: what `sam build` runs through the
+#                      Makefile (BuildMethod: makefile) with SAM's ARTIFACTS_DIR
 # environment: REDLINE_LAMBDA_COMPILER (zig|cargo), REDLINE_LAMBDA_PROFILE, CARGO_TARGET_DIR
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,6 +36,9 @@ GLIBC_MAX=2.34                          # provided.al2023
 TRIPLE=x86_64-unknown-linux-gnu
 compiler=${REDLINE_LAMBDA_COMPILER:-zig}
 profile=${REDLINE_LAMBDA_PROFILE:-release}
+only=
+resource=
+artifacts_dir=
 
 log() { printf 'build-lambda: %s\n' "$*" >&2; }
 die() { log "$*"; exit 1; }
@@ -42,6 +51,12 @@ while [ $# -gt 0 ]; do
     --target-dir=*) export CARGO_TARGET_DIR=${1#*=}; shift ;;
     --profile) [ $# -ge 2 ] || die "--profile needs a name"; profile=$2; shift 2 ;;
     --profile=*) profile=${1#*=}; shift ;;
+    --function) [ $# -ge 2 ] || die "--function needs a name"; only=$2; shift 2 ;;
+    --function=*) only=${1#*=}; shift ;;
+    --resource) [ $# -ge 2 ] || die "--resource needs a logical id"; resource=$2; shift 2 ;;
+    --resource=*) resource=${1#*=}; shift ;;
+    --artifacts-dir) [ $# -ge 2 ] || die "--artifacts-dir needs a directory"; artifacts_dir=$2; shift 2 ;;
+    --artifacts-dir=*) artifacts_dir=${1#*=}; shift ;;
     -h|--help) sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
@@ -82,6 +97,27 @@ print(meta["target_directory"], " ".join(sorted(bins)))'
 )
 [ -n "${functions:-}" ] || die "no function binaries found under functions/"
 read -r -a functions <<<"$functions"
+if [ -n "$resource" ]; then
+  # The template's tags (!Ref, !Sub, ...) are read as plain values: only Metadata matters here.
+  only=$("$VENV/bin/python" - "$resource" <<'PY'
+import sys, yaml
+class Loader(yaml.SafeLoader):
+    pass
+Loader.add_multi_constructor("!", lambda loader, tag, node: None)
+resources = yaml.load(open("template.yaml"), Loader=Loader).get("Resources", {})
+binary = ((resources.get(sys.argv[1]) or {}).get("Metadata") or {}).get("BuildProperties", {}).get("Binary")
+print(binary or "")
+PY
+)
+  [ -n "$only" ] || die "template.yaml has no function $resource with Metadata.BuildProperties.Binary"
+fi
+if [ -n "$only" ]; then
+  case " ${functions[*]} " in
+    *" $only "*) functions=("$only") ;;
+    *) die "no function binary named '$only' (there are: ${functions[*]})" ;;
+  esac
+fi
+[ -z "$artifacts_dir" ] || [ -n "$only" ] || die "--artifacts-dir needs --function or --resource"
 
 # postgres-native-tls links the system OpenSSL (libssl.so.3, which provided.al2023 ships). zig
 # neither searches Debian's multiarch directories (/usr/include/x86_64-linux-gnu holds
@@ -126,4 +162,9 @@ for f in "${functions[@]}"; do
   fi
   printf '%-13s %10s bytes  GLIBC_%s  %s\n' "$f" "$(stat -c %s "$bootstrap")" "${glibc:-none}" "$bootstrap"
 done
+if [ $status -eq 0 ] && [ -n "$artifacts_dir" ]; then
+  mkdir -p "$artifacts_dir"
+  cp "$target_dir/lambda/$only/bootstrap" "$artifacts_dir/bootstrap"
+  log "$only: bootstrap copied to $artifacts_dir"
+fi
 exit $status

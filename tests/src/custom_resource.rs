@@ -3,9 +3,10 @@
 //! pre-signed S3 URLs too), requests in the shape CloudFormation sends, and each response read
 //! back from the bucket exactly as CloudFormation would read it.
 
-use crate::runner::repo_root;
-use crate::servers::{unique_token, MotoServer};
-use serde_json::{json, Value};
+use crate::runner::{bin_dir, env_file, repo_root, workspace_bin, Runner};
+use crate::secrets_stack::database_references;
+use crate::servers::{random_u64, unique_token, MotoServer};
+use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -100,6 +101,7 @@ impl ResponseBucket {
 }
 
 /// One custom-resource request and where its response goes.
+#[derive(Clone)]
 pub struct Request {
     pub event: Value,
     /// The object key of the response, `<stack id>|<logical id>|<request id>` as CloudFormation
@@ -148,5 +150,123 @@ impl Request {
 
     pub fn request_id(&self) -> &str {
         self.event["RequestId"].as_str().unwrap()
+    }
+}
+
+pub const PHYSICAL_ID: &str = "redline-migrations";
+
+/// moto (the database secret and the response bucket) and the runner serving migrate.
+pub struct MigrateRig {
+    /// Kept for the rig's life: the secret and the bucket live in it.
+    _moto: MotoServer,
+    pub bucket: ResponseBucket,
+    pub runner: Runner,
+    http: reqwest::Client,
+}
+
+/// An RDS-shaped secret for a login on a database.
+pub fn login(host: &str, port: u16, dbname: &str, username: &str, password: &str) -> Value {
+    json!({"engine": "postgres", "host": host, "port": port, "dbname": dbname,
+           "username": username, "password": password})
+}
+
+impl MigrateRig {
+    /// migrate with its login in a moto secret holding `database`; `settings` are more
+    /// variables of the function (a broken setting, a reference to a missing secret).
+    pub async fn start(database: &Value, settings: Value) -> MigrateRig {
+        let moto = MotoServer::start();
+        let secret = moto
+            .create_secret(
+                &format!("redline/db-{:08x}", random_u64() as u32),
+                &database.to_string(),
+            )
+            .await;
+        let bucket = ResponseBucket::create(&moto);
+        let mut vars: Map<String, Value> = moto
+            .env()
+            .into_iter()
+            .map(|(name, value)| (name, Value::String(value)))
+            .collect();
+        vars.insert("REDLINE_ENV".into(), "test".into());
+        vars.insert("REDLINE__DATABASE__SSLMODE".into(), "disable".into());
+        vars.extend(database_references(&secret));
+        vars.extend(settings.as_object().cloned().unwrap_or_default());
+        let env = env_file(&json!({ "MigrateFunction": vars }));
+        let bins = bin_dir(&[("migrate", workspace_bin("migrate"))]);
+        let template = repo_root().join("tests/fixtures/migrate/template.yaml");
+        let runner = Runner::start(&template, &[env], &bins, &[]);
+        MigrateRig {
+            _moto: moto,
+            bucket,
+            runner,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// An invoke through Lambda's invoke API: the function-error header and the answer.
+    pub async fn invoke(&self, event: &Value) -> (Option<String>, Value) {
+        let response = self
+            .http
+            .post(
+                self.runner
+                    .invoke_url("/2015-03-31/functions/MigrateFunction/invocations"),
+            )
+            .json(event)
+            .send()
+            .await
+            .expect("the invoke API answers");
+        assert_eq!(response.status(), 200, "invoke API status");
+        let error = response
+            .headers()
+            .get("x-amz-function-error")
+            .map(|v| v.to_str().unwrap().to_string());
+        (error, response.json().await.expect("a JSON answer"))
+    }
+
+    pub fn request(
+        &self,
+        request_type: &str,
+        migrate_version: &str,
+        signature: Signature,
+    ) -> Request {
+        Request::new(&self.bucket, request_type, migrate_version, signature)
+    }
+
+    /// Sends a request as CloudFormation does and gives what CloudFormation reads at its
+    /// `ResponseURL`. The invocation itself succeeds whatever the answer says.
+    pub async fn answer(&self, request: &Request) -> Value {
+        let (error, answer) = self.invoke(&request.event).await;
+        assert_eq!(
+            error,
+            None,
+            "a delivered answer is no invocation error: {answer}\n{}",
+            self.runner.log_text()
+        );
+        let stored = self
+            .bucket
+            .read(&request.key)
+            .unwrap_or_else(|| panic!("nothing at the ResponseURL\n{}", self.runner.log_text()));
+        // Nothing was sent as a content type (the URL was signed without one), and the body is
+        // whole.
+        assert_eq!(stored.content_type, "binary/octet-stream", "{stored:?}");
+        assert_eq!(stored.content_length, stored.body.len() as u64);
+        assert_eq!(
+            answer, stored.response,
+            "the invocation returns what it PUT"
+        );
+        let response = stored.response;
+        assert_eq!(response["PhysicalResourceId"], PHYSICAL_ID, "{response}");
+        assert_eq!(response["StackId"], STACK_ID);
+        assert_eq!(response["RequestId"], request.request_id());
+        assert_eq!(response["LogicalResourceId"], LOGICAL_ID);
+        response
+    }
+
+    pub fn emf_of(&self, request_type: &str) -> Vec<Value> {
+        self.runner
+            .emf_documents()
+            .into_iter()
+            .filter(|d| d["requestType"] == request_type)
+            .collect()
     }
 }

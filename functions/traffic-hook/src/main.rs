@@ -118,10 +118,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
                 }
                 Err(error) => {
                     tracing::error!(
-                        error = error.as_str(),
+                        error = error.0.as_str(),
                         "the hook's report could not be sent"
                     );
-                    Err(lambda_runtime::Error::from(error))
+                    Err(lambda_runtime::Diagnostic::from(error))
                 }
             }
         },

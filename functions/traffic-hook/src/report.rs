@@ -2,6 +2,21 @@
 
 use aws_sdk_codedeploy::types::LifecycleEventStatus;
 use aws_sdk_codedeploy::Client;
+use lambda_runtime::Diagnostic;
+
+/// The report could not be sent: the invocation's error (type `TrafficHook.ReportNotSent`), so
+/// that Lambda retries the asynchronous invocation and the report is tried again.
+#[derive(Debug)]
+pub struct ReportNotSent(pub String);
+
+impl From<ReportNotSent> for Diagnostic {
+    fn from(error: ReportNotSent) -> Self {
+        Diagnostic {
+            error_type: "TrafficHook.ReportNotSent".into(),
+            error_message: format!("the report to CodeDeploy could not be sent: {}", error.0),
+        }
+    }
+}
 
 /// `PutLifecycleEventHookExecutionStatus`; an error only when the report could not be sent.
 pub async fn send(
@@ -9,7 +24,7 @@ pub async fn send(
     deployment_id: &str,
     execution_id: &str,
     succeeded: bool,
-) -> Result<(), String> {
+) -> Result<(), ReportNotSent> {
     let status = if succeeded {
         LifecycleEventStatus::Succeeded
     } else {
@@ -23,5 +38,5 @@ pub async fn send(
         .send()
         .await
         .map(|_| ())
-        .map_err(|e| aws_sdk_codedeploy::error::DisplayErrorContext(e).to_string())
+        .map_err(|e| ReportNotSent(aws_sdk_codedeploy::error::DisplayErrorContext(e).to_string()))
 }

@@ -1,92 +1,11 @@
 //! Fidelity: the same binaries answer the same events identically under the real AWS Lambda
 //! Runtime Interface Emulator (shipped inside the aws-sam-cli wheel) and under redline-local.
 
+use redline_tests::rie::Emulator;
 use redline_tests::runner::{bin_dir, env_file, repo_root, workspace_bin, Runner};
-use redline_tests::servers::{free_port, wait_for_port_open};
 use redline_tests::TestEnv;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::Duration;
-
-fn rie_binary() -> PathBuf {
-    let lib = repo_root().join(".local/venv/lib");
-    let found = std::fs::read_dir(&lib)
-        .ok()
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|python| {
-            python
-                .path()
-                .join("site-packages/samcli/local/rapid/aws-lambda-rie-x86_64")
-        })
-        .find(|path| path.is_file());
-    found.unwrap_or_else(|| {
-        panic!("the AWS Lambda RIE (aws-sam-cli wheel) is missing: run scripts/install-tools.sh")
-    })
-}
-
-/// One function under the emulator, as `docker run -p 9000:8080` of a Lambda image would run it.
-struct Emulator {
-    child: Child,
-    port: u16,
-}
-
-impl Emulator {
-    /// Retried on new ports when another process took the free ones first (the emulator then
-    /// exits on its bind error while that process answers on the port).
-    fn start(binary: &Path, env: &[(String, String)]) -> Emulator {
-        for _ in 0..5 {
-            let mut emulator = Self::try_start(binary, env);
-            std::thread::sleep(Duration::from_millis(100));
-            if matches!(emulator.child.try_wait(), Ok(None)) {
-                return emulator;
-            }
-        }
-        panic!("the emulator could not listen on a free port");
-    }
-
-    fn try_start(binary: &Path, env: &[(String, String)]) -> Emulator {
-        let (port, api_port) = (free_port(), free_port());
-        let child = Command::new(rie_binary())
-            .arg("--runtime-interface-emulator-address")
-            .arg(format!("127.0.0.1:{port}"))
-            .arg("--runtime-api-address")
-            .arg(format!("127.0.0.1:{api_port}"))
-            .arg(binary)
-            .env_clear()
-            .env("PATH", "/usr/bin:/bin")
-            .env("AWS_LAMBDA_FUNCTION_TIMEOUT", "10")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
-            .envs(env.iter().cloned())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("the emulator starts");
-        assert!(
-            wait_for_port_open(port, Duration::from_secs(10)),
-            "RIE did not listen"
-        );
-        Emulator { child, port }
-    }
-
-    async fn invoke(&self, event: &Value) -> Value {
-        let url = format!(
-            "http://127.0.0.1:{}/2015-03-31/functions/function/invocations",
-            self.port
-        );
-        post_json(url, event).await
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        // The emulator ignores SIGTERM.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use std::path::PathBuf;
 
 async fn invoke_runner(runner: &Runner, function: &str, event: &Value) -> Value {
     let url = runner.invoke_url(&format!("/2015-03-31/functions/{function}/invocations"));

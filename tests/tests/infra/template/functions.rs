@@ -60,7 +60,7 @@ fn every_function_is_a_workspace_binary_on_provided_al2023() {
         let metadata = &resource["Metadata"];
         assert_eq!(
             metadata["BuildMethod"].as_str(),
-            Some("rust-cargolambda"),
+            Some("makefile"),
             "{id} BuildMethod"
         );
         let binary = metadata["BuildProperties"]["Binary"]
