@@ -59,9 +59,12 @@ fn fixture(name: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// What a function's answer must show: `Err` says what it showed instead.
+type Check = fn(&Value) -> Result<(), String>;
+
 /// The event each function is booted with, and what its answer must show. A function added to
 /// the template without an entry here fails the test.
-fn probe(logical_id: &str) -> Option<(Value, fn(&Value) -> Result<(), String>)> {
+fn probe(logical_id: &str) -> Option<(Value, Check)> {
     fn status(answer: &Value, want: u64) -> Result<(), String> {
         match answer["statusCode"].as_u64() {
             Some(got) if got == want => Ok(()),
