@@ -194,7 +194,12 @@ impl Stack {
     /// Reads and resolves everything up front, so a bad template, an unresolved variable or a
     /// missing binary stops the runner before it serves anything.
     pub fn build(settings: &Settings, port: u16) -> Result<Stack, String> {
-        let template = Template::load(&settings.template).map_err(|e| e.to_string())?;
+        // The YAML once: the model reads it, and the deployment groups look up alarm resources.
+        let text = std::fs::read_to_string(&settings.template)
+            .map_err(|e| format!("cannot read {}: {e}", settings.template.display()))?;
+        let root: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&text).map_err(|e| format!("template: not YAML: {e}"))?;
+        let template = Template::from_document(&root).map_err(|e| e.to_string())?;
         let files = EnvVarsFile::load(&settings.env_vars)?;
         let mut parameters = template.parameters.clone();
         for (name, value) in &settings.parameter_overrides {
@@ -216,10 +221,13 @@ impl Stack {
             settings.versions_dir.as_deref(),
             &settings.code_dirs,
         )?);
+        let groups =
+            codedeploy::groups::DeploymentGroups::from_template(&root, &template, &resolver)?;
         let stack = Self::assemble(
             settings,
             port,
             template,
+            groups,
             resolver,
             files,
             metrics,
@@ -237,6 +245,7 @@ impl Stack {
         settings: &Settings,
         port: u16,
         template: Template,
+        groups: codedeploy::groups::DeploymentGroups,
         resolver: Resolver,
         files: EnvVarsFile,
         metrics: Arc<Metrics>,
@@ -313,6 +322,9 @@ impl Stack {
         let codedeploy = Arc::new(codedeploy::CodeDeploy::new(
             functions.clone(),
             settings.hook_timeout,
+            groups,
+            // No alarm is evaluated yet: every deployment hears Quiet.
+            Arc::new(codedeploy::watch::NoAlarms),
         ));
         let control = control::Control::new(lambda, codedeploy, metrics.clone());
         Ok(Stack {
