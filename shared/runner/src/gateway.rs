@@ -218,10 +218,10 @@ impl Gateway {
             Err(_) => platform_error(route.kind, 503),
         };
         // One line per routed request naming the version that answered: with weights on
-        // `live`, the only place to see which version served whom.
+        // `live`, the only place to see which version served whom. The route key, not the path:
+        // a path parameter may be a user's identifier, which has no place in the runner's log.
         say(&format!(
-            "answered {} {path} with {} from {} version {version} in {:.1} ms",
-            request.method,
+            "answered {route_key} with {} from {} version {version} in {:.1} ms",
             response.status,
             route.function,
             started.elapsed().as_secs_f64() * 1000.0

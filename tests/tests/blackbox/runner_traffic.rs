@@ -259,7 +259,7 @@ async fn stopping_a_canary_puts_live_back_and_skips_the_post_traffic_hook() {
         .send()
         .await
         .unwrap();
-    assert_eq!(listed.deployments(), [id.clone()]);
+    assert_eq!(listed.deployments(), std::slice::from_ref(&id));
     // The flow ended with the stop: no 100 % shift, no PostTraffic smoke test.
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(logged_shifts(&runner, &id), [10]);

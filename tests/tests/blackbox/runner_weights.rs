@@ -46,7 +46,7 @@ fn logged_versions(runner: &Runner) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for line in runner.log_text().lines() {
         let Some(rest) = line.strip_prefix(
-            "redline-local: answered GET /misbehave/context with 200 from MisbehaveFunction version ",
+            "redline-local: answered GET /misbehave/{action} with 200 from MisbehaveFunction version ",
         ) else {
             continue;
         };
