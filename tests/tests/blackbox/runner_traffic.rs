@@ -155,7 +155,8 @@ async fn a_canary_sends_ten_percent_then_everything_to_the_new_version() {
     assert_eq!(last.status, "Succeeded", "{seen:?}\n{}", runner.log_text());
     assert_eq!((last.target_weight, last.alias_weight), (1.0, None));
     assert_eq!(live_version(&runner, AREA).await, "2");
-    // Five 300 ms minutes at 10 %: seen by polls every few tens of milliseconds.
+    // Fifteen 300 ms minutes at 10 %: seen by polls every few tens of milliseconds, with seconds
+    // to spare on a loaded machine.
     assert_eq!(intermediate(&seen), [0.1], "{seen:?}");
     assert_eq!(logged_shifts(&runner, &id), [10, 100]);
     assert!(
@@ -165,9 +166,9 @@ async fn a_canary_sends_ten_percent_then_everything_to_the_new_version() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_linear_deployment_adds_ten_percent_every_minute() {
+async fn a_linear_deployment_adds_ten_percent_every_interval() {
     let (runner, id, seen, statuses) =
-        play("CodeDeployDefault.LambdaLinear10PercentEvery1Minute").await;
+        play("CodeDeployDefault.LambdaLinear10PercentEvery2Minutes").await;
     let last = seen.last().unwrap();
     assert_eq!(last.status, "Succeeded", "{seen:?}\n{}", runner.log_text());
     assert_eq!(live_version(&runner, AREA).await, "2");
