@@ -250,6 +250,10 @@ impl Stack {
             account_id: "123456789012".into(),
             stack_name: "redline-local".into(),
         };
+        // Before anything that needs cleaning up: a type or alarm that does not resolve stops
+        // the runner here.
+        let groups =
+            codedeploy::groups::DeploymentGroups::from_template(&root, &template, &resolver)?;
         let metrics = Arc::new(Metrics::default());
         let emf_log = match &settings.emf_log {
             Some(path) => Some(Arc::new(EmfLog::open(path)?)),
@@ -259,8 +263,6 @@ impl Stack {
             settings.versions_dir.as_deref(),
             &settings.code_dirs,
         )?);
-        let groups =
-            codedeploy::groups::DeploymentGroups::from_template(&root, &template, &resolver)?;
         let stack = Self::assemble(
             settings,
             port,
