@@ -42,7 +42,7 @@
 //! | service | request | operations |
 //! |---|---|---|
 //! | Lambda ([`lambda_api`]) | REST-JSON, `/2015-03-31/functions/{FunctionName}/…` | `Invoke` (`POST …/invocations`, `?Qualifier=`, `X-Amz-Client-Context`, `X-Amz-Invocation-Type` `RequestResponse`, `Event` or `DryRun`), `PublishVersion` (`POST …/versions`), `ListVersionsByFunction` (`GET …/versions`), `GetAlias` / `UpdateAlias` (`GET` / `PUT …/aliases/{Name}`), `UpdateFunctionCode` (`PUT …/code`) |
-//! | CodeDeploy ([`codedeploy`]) | awsJson1.1, `POST /`, `X-Amz-Target: CodeDeploy_20141006.<Operation>` | `CreateDeployment` (every Lambda type; runner-only header `x-redline-minute`), `GetDeployment`, `ListDeployments`, `StopDeployment`, `GetDeploymentGroup`, `ListDeploymentTargets`, `GetDeploymentTarget`, `PutLifecycleEventHookExecutionStatus` |
+//! | CodeDeploy ([`codedeploy`]) | awsJson1.1, `POST /`, `X-Amz-Target: CodeDeploy_20141006.<Operation>` | `CreateDeployment` (every Lambda type; runner-only header `x-redline-minute`), `GetDeployment`, `ListDeployments`, `StopDeployment`, `ListApplications`, `ListDeploymentGroups`, `GetDeploymentGroup`, `ListDeploymentTargets`, `GetDeploymentTarget`, `PutLifecycleEventHookExecutionStatus` |
 //!
 //! - `{FunctionName}` is a logical id, a function name (`redline-local-auth`) or an ARN, with an
 //!   optional `:qualifier`; a qualifier in the name and another in `?Qualifier=` are refused.
@@ -64,8 +64,8 @@
 //!   publishes it). `ZipFile` and `ImageUri` are refused: the runner never runs bytes a request
 //!   carried, and without a `--code-dir` it takes code from nowhere.
 //! - Calls that run or change code (all but `GetAlias`, `ListVersionsByFunction`,
-//!   `GetDeployment`, `ListDeployments`, `GetDeploymentGroup`, `ListDeploymentTargets`,
-//!   `GetDeploymentTarget` and `/metrics`) are answered only to a loopback peer, whatever the
+//!   `GetDeployment`, `ListDeployments`, `ListApplications`, `ListDeploymentGroups`,
+//!   `GetDeploymentGroup`, `ListDeploymentTargets`, `GetDeploymentTarget` and `/metrics`) are answered only to a loopback peer, whatever the
 //!   binding: others get `AccessDeniedException` (403).
 //!
 //! `CreateDeployment` takes a Lambda AppSpec in `revision.appSpecContent.content` (or
@@ -88,7 +88,9 @@
 //!   `DeploymentPreference` ([`codedeploy::groups`]): application
 //!   `redline-local-ServerlessDeploymentApplication`, group
 //!   `redline-local-<LogicalId>DeploymentGroup` (`redline-local-AuthFunctionDeploymentGroup`),
-//!   CloudFormation's names without their random suffix. `GetDeploymentGroup` shows its
+//!   CloudFormation's names without their random suffix (`ListApplications` and
+//!   `ListDeploymentGroups` list them, so a caller can find a group by prefix on AWS and here
+//!   alike). `GetDeploymentGroup` shows its
 //!   `deploymentConfigName` (the preference's `Type`, `DeploymentType` as the runner's parameters
 //!   resolve it), its `alarmConfiguration` (the `Alarms`, each `!Ref` resolved to the alarm's
 //!   `AlarmName`), SAM's `autoRollbackConfiguration`, `BLUE_GREEN` / `WITH_TRAFFIC_CONTROL`, and
@@ -112,8 +114,8 @@
 //!   `{"status": "Succeeded", "statusMessage"}`; a deployment already over is
 //!   `DeploymentAlreadyCompletedException`.
 //! - `ListDeployments` lists newest first, all deployments or one application's group's (both
-//!   names or neither), filtered by `includeOnlyStatuses` and `createTimeRange`; one page:
-//!   `nextToken` is ignored and never answered.
+//!   names or neither), filtered by `includeOnlyStatuses` and `createTimeRange`. Every list is
+//!   one page: `nextToken` is ignored and never answered.
 //!
 //! # Logs and metrics, as Lambda and CloudWatch would have them
 //!

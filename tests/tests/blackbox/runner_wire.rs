@@ -6,8 +6,8 @@
 //! required member; each error is one the operation declares, its body the error shape's.
 //! Then boto3 (a second SDK, botocore's own parsers) drives every operation once
 //! (`tests/fixtures/runner/boto3_drive.py`). The traffic-shifting operations (`ListDeployments`,
-//! `GetDeploymentGroup`, `StopDeployment`) are checked on the real template, whose groups the
-//! runner knows.
+//! `ListApplications`, `ListDeploymentGroups`, `GetDeploymentGroup`, `StopDeployment`) are checked
+//! on the real template, whose groups the runner knows.
 
 use super::runner_versions::{
     deploy_runner, marked_bins, write_marked, Scratch, FUNCTION, PRE_HOOK,
@@ -29,11 +29,13 @@ const LAMBDA: [&str; 6] = [
     "UpdateAlias",
     "UpdateFunctionCode",
 ];
-const CODEDEPLOY: [&str; 8] = [
+const CODEDEPLOY: [&str; 10] = [
     "CreateDeployment",
     "GetDeployment",
     "ListDeployments",
     "StopDeployment",
+    "ListApplications",
+    "ListDeploymentGroups",
     "GetDeploymentGroup",
     "ListDeploymentTargets",
     "GetDeploymentTarget",
@@ -731,6 +733,38 @@ async fn traffic_shifting_operations_match_botocores_model() {
     let env = TestEnv::new().await;
     let runner = deploy::runner(&env, "GreeterFunction", "greeter", "");
     let application = format!("{STACK}-ServerlessDeploymentApplication");
+    let applications = codedeploy(&runner, model, "ListApplications", json!({})).await;
+    assert_eq!(applications.body, json!({"applications": [application]}));
+    let groups = codedeploy(
+        &runner,
+        model,
+        "ListDeploymentGroups",
+        json!({"applicationName": application}),
+    )
+    .await;
+    // Every API function's, in the template's order; migrate, rotation and the hooks have none.
+    assert_eq!(
+        groups.body,
+        json!({"applicationName": application, "deploymentGroups": [
+            "redline-local-AuthFunctionDeploymentGroup",
+            "redline-local-UsersFunctionDeploymentGroup",
+            "redline-local-GreeterFunctionDeploymentGroup",
+            "redline-local-HealthFunctionDeploymentGroup",
+        ]})
+    );
+    let missing = codedeploy(
+        &runner,
+        model,
+        "ListDeploymentGroups",
+        json!({"applicationName": STACK}),
+    )
+    .await;
+    declared_error(
+        model,
+        "ListDeploymentGroups",
+        &missing,
+        "ApplicationDoesNotExistException",
+    );
     let group = codedeploy(
         &runner,
         model,

@@ -1,14 +1,44 @@
-//! What deployments there were, by group: `ListDeployments` and `GetDeploymentGroup`. Both
-//! only read, and both know the template's groups and every deployment created so far.
+//! The template's application and groups and what deployments there were: `ListApplications`,
+//! `ListDeploymentGroups`, `GetDeploymentGroup` and `ListDeployments`. All only read. A caller
+//! that works against AWS too finds the groups by prefix through the two lists (CloudFormation
+//! appends a random suffix to each name there; the runner does not). One page each: `nextToken`
+//! is ignored and never answered.
 
 use super::deployment::{Deployment, Status};
 use super::{refuse, string, wire, CodeDeploy, DeployError};
 use serde_json::{json, Map, Value};
 
 impl CodeDeploy {
+    /// `ListApplications`: the template's application, when it has a group.
+    pub(super) fn list_applications(&self) -> Result<Value, DeployError> {
+        let names: Vec<&str> = if self.groups.groups.is_empty() {
+            Vec::new()
+        } else {
+            vec![self.groups.application.as_str()]
+        };
+        Ok(json!({"applications": names}))
+    }
+
+    /// `ListDeploymentGroups`: the template's groups, in its order.
+    pub(super) fn list_groups(&self, input: &Map<String, Value>) -> Result<Value, DeployError> {
+        let application = string(input, "applicationName").ok_or_else(|| {
+            refuse(
+                "ApplicationNameRequiredException",
+                "The minimum number of required application names was not specified.",
+            )
+        })?;
+        if application != self.groups.application || self.groups.groups.is_empty() {
+            return Err(refuse(
+                "ApplicationDoesNotExistException",
+                format!("The application {application} does not exist."),
+            ));
+        }
+        let names: Vec<&str> = self.groups.groups.iter().map(|g| g.name.as_str()).collect();
+        Ok(json!({"applicationName": application, "deploymentGroups": names}))
+    }
+
     /// `ListDeployments`: newest first, all of them, or an application's group's (both names or
-    /// neither), optionally only some statuses or a creation time range. One page: `nextToken`
-    /// is ignored and never answered.
+    /// neither), optionally only some statuses or a creation time range.
     pub(super) fn list(&self, input: &Map<String, Value>) -> Result<Value, DeployError> {
         let application = string(input, "applicationName");
         let group = string(input, "deploymentGroupName");

@@ -1,8 +1,8 @@
 //! CodeDeploy on the invoke port, in its own protocol (awsJson1.1: `POST /` with
 //! `X-Amz-Target: CodeDeploy_20141006.<Operation>`): `CreateDeployment` with a Lambda AppSpec
 //! (every Lambda deployment type), `GetDeployment`, `ListDeployments`, `StopDeployment`,
-//! `GetDeploymentGroup`, `ListDeploymentTargets`, `GetDeploymentTarget` and
-//! `PutLifecycleEventHookExecutionStatus`. The template's deployment groups ([`groups`]) are
+//! `ListApplications`, `ListDeploymentGroups`, `GetDeploymentGroup`, `ListDeploymentTargets`,
+//! `GetDeploymentTarget` and `PutLifecycleEventHookExecutionStatus`. The template's deployment groups ([`groups`]) are
 //! known by name and bring their configuration and rollback alarms; any other application and
 //! group name is accepted too, without alarms. Layout: [`appspec`] reads the AppSpec,
 //! [`schedule`] says which steps a deployment type plays, [`minute`] how long its minutes last,
@@ -51,6 +51,8 @@ pub fn changes(operation: &str) -> bool {
         "GetDeployment"
             | "ListDeployments"
             | "GetDeploymentGroup"
+            | "ListApplications"
+            | "ListDeploymentGroups"
             | "ListDeploymentTargets"
             | "GetDeploymentTarget"
     )
@@ -156,6 +158,8 @@ impl CodeDeploy {
             "ListDeployments" => self.list(&input),
             "StopDeployment" => self.stop(&input),
             "GetDeploymentGroup" => self.get_group(&input),
+            "ListApplications" => self.list_applications(),
+            "ListDeploymentGroups" => self.list_groups(&input),
             "ListDeploymentTargets" => self.list_targets(&input),
             "GetDeploymentTarget" => self.get_target(&input),
             "PutLifecycleEventHookExecutionStatus" => self.put_hook_status(&input),

@@ -328,11 +328,37 @@ async fn unknown_groups_and_absurd_minutes_are_refused() {
         json!({"enabled": true, "ignorePollAlarmFailure": false,
             "alarms": [{"name": "health-errors"}, {"name": "health-latency"}]})
     );
+    assert_eq!(
+        call(&service, "ListApplications", None, json!({})),
+        json!({"applications": [APPLICATION]})
+    );
+    assert_eq!(
+        call(
+            &service,
+            "ListDeploymentGroups",
+            None,
+            json!({"applicationName": APPLICATION})
+        ),
+        json!({"applicationName": APPLICATION, "deploymentGroups": [GROUP]})
+    );
+    let unknown = call(
+        &service,
+        "ListDeploymentGroups",
+        None,
+        json!({"applicationName": "redline-local"}),
+    );
+    assert_eq!(unknown["__type"], "ApplicationDoesNotExistException");
     assert_eq!(group["deploymentStyle"]["deploymentType"], "BLUE_GREEN");
     assert_eq!(group["computePlatform"], "Lambda");
-    assert!(
-        changes("StopDeployment") && !changes("ListDeployments") && !changes("GetDeploymentGroup")
-    );
+    assert!(changes("StopDeployment"));
+    for read in [
+        "ListDeployments",
+        "GetDeploymentGroup",
+        "ListApplications",
+        "ListDeploymentGroups",
+    ] {
+        assert!(!changes(read), "{read}");
+    }
 }
 
 // The wire: operations by target header, errors in body and header.
