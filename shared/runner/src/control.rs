@@ -46,7 +46,9 @@ impl Control {
                     message: "The local runner answers calls that change anything only from loopback addresses.".into(),
                 });
             }
-            return self.codedeploy.serve(&operation, &request.body);
+            return self
+                .codedeploy
+                .serve(&operation, &request.headers, &request.body);
         }
         if let Some(call) = lambda_api::route(&request.method, &request.path) {
             if call.operation.changes() && !local {
