@@ -16,7 +16,7 @@ use crate::error::OpsError;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, SdkConfig};
 use aws_sdk_lambda::config::http::HttpResponse;
-use aws_sdk_lambda::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_lambda::error::{ProvideErrorMetadata, SdkError};
 use aws_types::service_config::ServiceConfigKey;
 use std::net::IpAddr;
 use std::time::Duration;
@@ -113,7 +113,8 @@ const CREDENTIAL_CODES: [&str; 8] = [
     "AccessDenied",
 ];
 
-/// What an SDK error says, in one line: the service's code and message, or the failure chain.
+/// What an SDK error says, in one line: the service's code and message, or the failure chain
+/// (each cause's text once: `dispatch failure: io error: … Connection refused`).
 pub fn detail<E>(error: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
@@ -121,7 +122,18 @@ where
     match (error.code(), error.message()) {
         (Some(code), Some(message)) => format!("{code}: {message}"),
         (Some(code), None) => code.to_string(),
-        _ => DisplayErrorContext(error).to_string(),
+        _ => {
+            let mut parts: Vec<String> = vec![error.to_string()];
+            let mut cause = std::error::Error::source(error);
+            while let Some(inner) = cause {
+                let text = inner.to_string();
+                if !parts.iter().any(|p| p.contains(&text)) {
+                    parts.push(text);
+                }
+                cause = inner.source();
+            }
+            parts.join(": ")
+        }
     }
 }
 
@@ -176,11 +188,23 @@ where
         Ok(value) => Ok(value),
         Err(error) => match endpoint {
             Some(url) if not_served(&error) => {
-                eprintln!("note: {url} does not serve {service} {call}; taken as empty");
+                note_once(format!(
+                    "note: {url} does not serve {service} {call}; taken as empty"
+                ));
                 Ok(empty())
             }
             _ => Err(failure(service, call, &error)),
         },
+    }
+}
+
+/// Says a note on stderr once per run (status asks each function's alarms).
+fn note_once(note: String) {
+    static SAID: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut said = SAID.lock().unwrap_or_else(|e| e.into_inner());
+    if !said.contains(&note) {
+        eprintln!("{note}");
+        said.push(note);
     }
 }
 

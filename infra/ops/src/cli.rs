@@ -163,7 +163,10 @@ mod tests {
                 weight,
                 force,
             } => {
-                assert_eq!((function.as_str(), to.as_str(), weight, force), ("auth", "3", 0.1, false));
+                assert_eq!(
+                    (function.as_str(), to.as_str(), weight, force),
+                    ("auth", "3", 0.1, false)
+                );
             }
             other => panic!("{other:?}"),
         }
@@ -183,7 +186,15 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let cli = parse(&["deploy", "--local", "--type", "AllAtOnce", "--minute", "500ms"]).unwrap();
+        let cli = parse(&[
+            "deploy",
+            "--local",
+            "--type",
+            "AllAtOnce",
+            "--minute",
+            "500ms",
+        ])
+        .unwrap();
         match cli.command {
             Command::Deploy {
                 local,
@@ -205,7 +216,15 @@ mod tests {
         for args in [
             &["status", "--function", "billing"][..],
             &["shift", "--function", "auth", "--to", "2"],
-            &["shift", "--function", "auth", "--to", "2", "--weight", "lots"],
+            &[
+                "shift",
+                "--function",
+                "auth",
+                "--to",
+                "2",
+                "--weight",
+                "lots",
+            ],
             &["promote"],
             &["promote", "--all", "--function", "auth"],
             &["rollback"],
@@ -223,7 +242,16 @@ mod tests {
     fn a_weight_out_of_range_parses_and_is_refused_later() {
         // Refusing it is the command's job (exit 1), not a usage error.
         for weight in ["1.5", "-0.2", "0", "1"] {
-            assert!(parse(&["shift", "--function", "auth", "--to", "2", "--weight", weight]).is_ok());
+            assert!(parse(&[
+                "shift",
+                "--function",
+                "auth",
+                "--to",
+                "2",
+                "--weight",
+                weight
+            ])
+            .is_ok());
         }
     }
 

@@ -100,8 +100,7 @@ async fn info(client: Client, id: String) -> Result<Option<Deployment>, OpsError
         .map(str::to_string);
     Ok(Some(Deployment {
         id,
-        kind: names::deployment_type(info.deployment_config_name().unwrap_or_default())
-            .to_string(),
+        kind: names::deployment_type(info.deployment_config_name().unwrap_or_default()).to_string(),
         state: info
             .status()
             .map(|s| s.as_str().to_string())

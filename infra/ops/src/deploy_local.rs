@@ -88,7 +88,11 @@ fn emit(event: Event) {
 /// Refuses anything but an endpoint on a loopback address for every service the rehearsal uses.
 pub fn check_local(aws: &Aws) -> Result<(), OpsError> {
     let endpoints = &aws.endpoints;
-    for endpoint in [&endpoints.lambda, &endpoints.codedeploy, &endpoints.cloudwatch] {
+    for endpoint in [
+        &endpoints.lambda,
+        &endpoints.codedeploy,
+        &endpoints.cloudwatch,
+    ] {
         match endpoint {
             Some(url) if is_loopback(url) => {}
             Some(url) => {
@@ -291,7 +295,9 @@ async fn create(
         .await
         .map_err(|e| match e.code() {
             // The runner refuses a type it cannot play or an AppSpec that does not match.
-            Some(code) if code.starts_with("Invalid") || code.ends_with("DoesNotExistException") => {
+            Some(code)
+                if code.starts_with("Invalid") || code.ends_with("DoesNotExistException") =>
+            {
                 OpsError::RehearsalStep {
                     step: "CreateDeployment",
                     detail: detail(&e),

@@ -24,7 +24,9 @@ pub enum OpsError {
     },
     #[error("no deployment is in flight: this moves {function}:live off the version CloudFormation recorded, and the next deploy of the stack then fails until live is put back. Add --force to do it anyway")]
     NeedsForce { function: String },
-    #[error("{function} has no successful deployment to roll back from: give the version with --to")]
+    #[error(
+        "{function} has no successful deployment to roll back from: give the version with --to"
+    )]
     NothingToRollBackTo { function: String },
     #[error("{function} has no live alias ({detail}): is --stack right? (the local runner's stack is redline-local)")]
     NoLiveAlias { function: String, detail: String },

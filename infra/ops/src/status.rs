@@ -47,7 +47,12 @@ impl FunctionStatus {
     }
 
     pub fn to_text(&self) -> String {
-        let mut lines = vec![format!("{} ({}): {}", self.area, self.name, self.live.describe())];
+        let mut lines = vec![format!(
+            "{} ({}): {}",
+            self.area,
+            self.name,
+            self.live.describe()
+        )];
         if let Some(d) = &self.deployment {
             lines.push(format!(
                 "  deployment {} ({}) {}: {}% on version {} (from {})",
@@ -113,7 +118,11 @@ pub fn text(stack: &str, functions: &[FunctionStatus]) -> String {
 
 /// Every lookup for `areas`: the aliases and alarms per function and the deployments in flight
 /// at once, then the last successful deployments of the functions none is moving.
-pub async fn gather(aws: &Aws, stack: &str, areas: &[Area]) -> Result<Vec<FunctionStatus>, OpsError> {
+pub async fn gather(
+    aws: &Aws,
+    stack: &str,
+    areas: &[Area],
+) -> Result<Vec<FunctionStatus>, OpsError> {
     let mut per_function = JoinSet::new();
     for (index, area) in areas.iter().enumerate() {
         let (aws, stack, area) = (aws.clone(), stack.to_string(), *area);
@@ -236,8 +245,16 @@ mod tests {
             ]})
         );
         let text = text("redline-local", &[canary, idle]);
-        assert!(text.contains("auth (redline-local-auth): live → 2, 10% → 3"), "{text}");
-        assert!(text.contains("deployment d-ABC (Canary10Percent5Minutes) InProgress: 10% on version 3 (from 2)"), "{text}");
+        assert!(
+            text.contains("auth (redline-local-auth): live → 2, 10% → 3"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "deployment d-ABC (Canary10Percent5Minutes) InProgress: 10% on version 3 (from 2)"
+            ),
+            "{text}"
+        );
         assert!(text.contains("drift: live is not where the last successful deployment left it (deployment d-OLD left it on version 3)"), "{text}");
     }
 }

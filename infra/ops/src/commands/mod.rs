@@ -90,7 +90,13 @@ impl Report {
                         .deployment
                         .as_ref()
                         .map_or(String::new(), |d| format!(" (deployment {d} stopped)"));
-                    format!("{} ({}): {}{stopped}: {}\n", o.area, o.name, done.action, done.live.describe())
+                    format!(
+                        "{} ({}): {}{stopped}: {}\n",
+                        o.area,
+                        o.name,
+                        done.action,
+                        done.live.describe()
+                    )
                 }
                 Err(error) => format!("{} ({}): refused: {error}\n", o.area, o.name),
             };
@@ -171,7 +177,11 @@ pub fn drift_warning(function: &str) -> String {
 }
 
 /// Refuses a version `function` has not published.
-pub fn check_published(function: &str, version: &str, published: &[String]) -> Result<(), OpsError> {
+pub fn check_published(
+    function: &str,
+    version: &str,
+    published: &[String],
+) -> Result<(), OpsError> {
     if published.iter().any(|v| v == version) {
         return Ok(());
     }

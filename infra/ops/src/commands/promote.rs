@@ -12,11 +12,11 @@ pub async fn run(context: &Context, areas: &[Area], force: bool) -> Result<Repor
     // One listing of the deployments in flight serves every function.
     let in_flight = &codedeploy::in_flight(&aws.codedeploy, &aws.endpoints).await?;
     each("promote", context, areas, |_, name| async move {
+        // Settled before the alias is read: while CodeDeploy moves it even "unchanged" would
+        // be a claim about a moving target.
+        let warning = may_move(context, &name, in_flight, force)?;
         let live = lambda::live(&aws.lambda, &name).await?;
         let Some((extra, _)) = live.additional.clone() else {
-            // Still refused while CodeDeploy moves it: "unchanged" would be a claim about a
-            // moving target.
-            may_move(context, &name, in_flight, true)?;
             return Ok(Done {
                 action: "unchanged",
                 live,
@@ -24,7 +24,6 @@ pub async fn run(context: &Context, areas: &[Area], force: bool) -> Result<Repor
                 warning: None,
             });
         };
-        let warning = may_move(context, &name, in_flight, force)?;
         let live = lambda::point(&aws.lambda, &name, &live, &extra, None).await?;
         Ok(Done {
             action: "promoted",

@@ -21,13 +21,14 @@ pub async fn run(
             return Err(OpsError::WeightOutOfRange { weight });
         }
         let aws = &context.aws;
-        let (live, published, in_flight) = tokio::join!(
-            lambda::live(&aws.lambda, &name),
-            lambda::versions(&aws.lambda, &name),
-            codedeploy::in_flight(&aws.codedeploy, &aws.endpoints)
-        );
-        let (live, published, in_flight) = (live?, published?, in_flight?);
+        // Whether the alias may move at all is settled before it is read.
+        let in_flight = codedeploy::in_flight(&aws.codedeploy, &aws.endpoints).await?;
         let warning = may_move(context, &name, &in_flight, force)?;
+        let (live, published) = tokio::join!(
+            lambda::live(&aws.lambda, &name),
+            lambda::versions(&aws.lambda, &name)
+        );
+        let (live, published) = (live?, published?);
         check_published(&name, to, &published)?;
         if live.version == to {
             return Err(OpsError::AlreadyPrimary {
