@@ -233,7 +233,8 @@ impl LocalStack {
         write_build(&bins.0, "first");
         let code = Scratch::new("code");
         let code_dir = code.0.to_string_lossy().into_owned();
-        let mut args = vec!["--code-dir", code_dir.as_str(), "--hook-timeout", "20"];
+        // Longer than the hooks' own 30 s timeout (the fixture's), so a slow hook fails as a hook.
+        let mut args = vec!["--code-dir", code_dir.as_str(), "--hook-timeout", "40"];
         args.extend_from_slice(extra);
         let pre_hook = pre_hook.to_string();
         let runner = Runner::start_with(

@@ -34,8 +34,11 @@ pub struct Plan {
 /// The runner-only header that sets how long a CodeDeploy minute lasts, in milliseconds.
 pub const MINUTE_HEADER: &str = "x-redline-minute";
 
-/// How often a deployment in flight is looked at.
-const POLL: Duration = Duration::from_millis(200);
+/// How often a deployment in flight is looked at: a few times per CodeDeploy minute, so that
+/// each step of a linear type is seen, within bounds that neither spin nor make a person wait.
+fn poll_interval(minute: Duration) -> Duration {
+    (minute / 3).clamp(Duration::from_millis(100), Duration::from_secs(1))
+}
 
 /// What hooks and alarm evaluation may add to a type's schedule before a rehearsal counts as
 /// stuck (the runner's `--hook-timeout` is 60 s by default, twice per deployment).
@@ -145,7 +148,7 @@ pub async fn run(context: &Context, plan: &Plan) -> Result<(), OpsError> {
     let deadline = Instant::now() + budget;
     let mut rolled_back = Vec::new();
     while !watches.is_empty() {
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(poll_interval(plan.minute)).await;
         let mut still = Vec::new();
         for mut watch in watches {
             match watch.poll(&context.aws, stack).await? {
@@ -415,6 +418,22 @@ mod tests {
                 "Hooks": [
                     {"BeforeAllowTraffic": "CodeDeployHook_redline-local-pre-traffic"},
                     {"AfterAllowTraffic": "CodeDeployHook_redline-local-post-traffic"}]})
+        );
+    }
+
+    #[test]
+    fn polls_a_few_times_a_minute_within_bounds() {
+        assert_eq!(
+            poll_interval(Duration::from_secs(60)),
+            Duration::from_secs(1)
+        );
+        assert_eq!(
+            poll_interval(Duration::from_millis(600)),
+            Duration::from_millis(200)
+        );
+        assert_eq!(
+            poll_interval(Duration::from_millis(30)),
+            Duration::from_millis(100)
         );
     }
 
