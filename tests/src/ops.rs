@@ -43,17 +43,27 @@ impl Answer {
 /// Runs `redline-ops` against `endpoint` (every service) with dummy credentials; nothing of the
 /// caller's own AWS configuration leaks in.
 pub fn run(endpoint: &str, args: &[&str]) -> Answer {
+    let mut command = command(endpoint);
+    command
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing");
+    answer(command.args(args))
+}
+
+/// As [`run`], with no credentials anywhere (no variables, no profile, no instance metadata).
+pub fn run_without_credentials(endpoint: &str, args: &[&str]) -> Answer {
+    answer(command(endpoint).args(args))
+}
+
+fn command(endpoint: &str) -> Command {
     let mut command = Command::new(workspace_bin("redline-ops"));
     for (name, _) in std::env::vars() {
         if name.starts_with("AWS_") || name == "REDLINE_STACK" {
             command.env_remove(name);
         }
     }
-    let output = command
-        .args(args)
+    command
         .env("AWS_ENDPOINT_URL", endpoint)
-        .env("AWS_ACCESS_KEY_ID", "testing")
-        .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
         .env("AWS_CONFIG_FILE", "/nonexistent/redline-ops-test")
         .env(
@@ -61,7 +71,12 @@ pub fn run(endpoint: &str, args: &[&str]) -> Answer {
             "/nonexistent/redline-ops-test",
         )
         .env("AWS_EC2_METADATA_DISABLED", "true")
-        .stdin(Stdio::null())
+        .stdin(Stdio::null());
+    command
+}
+
+fn answer(command: &mut Command) -> Answer {
+    let output = command
         .output()
         .expect("redline-ops runs (cargo build --workspace --bins)");
     Answer {

@@ -148,7 +148,7 @@ where
 {
     let detail = detail(error);
     let credentials = error.code().is_some_and(|c| CREDENTIAL_CODES.contains(&c))
-        || (error.code().is_none() && detail.contains("credentials"));
+        || (error.code().is_none() && detail.contains("credential"));
     if credentials {
         OpsError::Credentials {
             service,

@@ -52,7 +52,7 @@ pub enum OpsError {
         call: &'static str,
         detail: String,
     },
-    #[error("{service} {call} was refused for the credentials in use ({detail}): check AWS_PROFILE or the AWS_* variables")]
+    #[error("{service} {call} failed on the credentials ({detail}): check AWS_PROFILE or the AWS_* variables")]
     Credentials {
         service: &'static str,
         call: &'static str,
@@ -242,7 +242,7 @@ mod tests {
                 },
                 3,
                 "credentials",
-                "Lambda GetAlias was refused for the credentials in use (UnrecognizedClientException): check AWS_PROFILE or the AWS_* variables",
+                "Lambda GetAlias failed on the credentials (UnrecognizedClientException): check AWS_PROFILE or the AWS_* variables",
             ),
             (
                 OpsError::NotFinished {

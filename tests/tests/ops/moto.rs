@@ -2,7 +2,7 @@
 //! leaves them. moto's CodeDeploy lists no deployment and it has no CloudWatch in the CBOR
 //! protocol: those lookups come back empty (with a note), never as a failure.
 
-use redline_tests::ops::{alias, run, seed_moto, AREAS};
+use redline_tests::ops::{alias, run, run_without_credentials, seed_moto, AREAS};
 use redline_tests::servers::MotoServer;
 use serde_json::json;
 
@@ -228,7 +228,7 @@ async fn shift_refuses_a_weight_out_of_range_an_unknown_version_and_the_primary(
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_wrong_stack_is_refused_a_dead_endpoint_exits_3_and_bad_usage_2() {
+async fn a_wrong_stack_is_refused_a_dead_endpoint_or_no_credentials_exit_3_and_bad_usage_2() {
     let moto = MotoServer::start();
     let stack = seed_moto(&moto, 1).await;
     let wrong = run(
@@ -251,6 +251,11 @@ async fn a_wrong_stack_is_refused_a_dead_endpoint_exits_3_and_bad_usage_2() {
         !dead.stderr.contains("testing"),
         "no credential in messages: {dead:?}"
     );
+
+    let anonymous =
+        run_without_credentials(&moto.endpoint(), &["status", "--stack", &stack, "--json"]);
+    assert_eq!(anonymous.code, 3, "{anonymous:?}");
+    assert_eq!(anonymous.json()["error"]["reason"], "credentials");
 
     for args in [
         &["shift", "--function", "auth", "--to", "2"][..],
