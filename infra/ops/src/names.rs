@@ -156,6 +156,60 @@ mod tests {
         assert_eq!(area_names(), ["auth", "users", "greeter", "health"]);
     }
 
+    /// The resource's block in template.yaml: the lines after `  <LogicalId>:` up to the next
+    /// resource (a line indented by two spaces exactly; comments do not end it).
+    fn resource(template: &str, logical_id: &str) -> String {
+        let header = format!("  {logical_id}:");
+        let mut lines = template.lines().skip_while(|line| *line != header);
+        assert!(
+            lines.next().is_some(),
+            "{logical_id} is not in template.yaml"
+        );
+        let next_resource = |line: &str| {
+            line.starts_with("  ") && !line.starts_with("   ") && !line.starts_with("  #")
+        };
+        lines
+            .take_while(|line| !next_resource(line))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Facts written once: this table is read against the template it names.
+    #[test]
+    fn the_table_agrees_with_the_template() {
+        let template = include_str!("../../../template.yaml");
+        for area in AREAS {
+            let block = resource(template, area.logical_id);
+            let expect = [
+                format!("Binary: {}", area.name),
+                format!("FunctionName: !Sub \"${{AWS::StackName}}-{}\"", area.name),
+                format!("AutoPublishAlias: {ALIAS}"),
+                "DeploymentPreference:".to_string(),
+                "PreTraffic: !Ref PreTrafficHookFunction".to_string(),
+                "PostTraffic: !Ref PostTrafficHookFunction".to_string(),
+            ];
+            for line in expect {
+                assert!(block.contains(&line), "{}: no `{line}`", area.logical_id);
+            }
+            let alarm = format!(
+                "AlarmName: !Sub \"{}",
+                rollback_alarm_prefix("${AWS::StackName}", area.name)
+            );
+            assert!(template.contains(&alarm), "no {alarm}");
+        }
+        let migrate = resource(template, "MigrateFunction");
+        assert!(migrate.contains(&format!("Binary: {MIGRATE}")));
+        assert!(migrate.contains(&format!("\"${{AWS::StackName}}-{MIGRATE}\"")));
+        let pre = resource(template, "PreTrafficHookFunction");
+        assert!(pre.contains(&pre_traffic_hook("${AWS::StackName}")));
+        let post = resource(template, "PostTrafficHookFunction");
+        assert!(post.contains(&post_traffic_hook("${AWS::StackName}")));
+        // The template's DeploymentType parameter allows exactly SAM's nine types.
+        for kind in DEPLOYMENT_TYPES {
+            assert!(template.contains(kind), "{kind}");
+        }
+    }
+
     #[test]
     fn deployment_types_round_trip_through_config_names() {
         for kind in DEPLOYMENT_TYPES {
