@@ -9,6 +9,7 @@
 //! written against those calls as AWS documents them and run with `--ignored` once the runner
 //! serves them.
 
+mod alarm;
 mod in_flight;
 mod moto;
 mod rehearsal;
