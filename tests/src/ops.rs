@@ -50,6 +50,16 @@ pub fn run(endpoint: &str, args: &[&str]) -> Answer {
     answer(command.args(args))
 }
 
+/// As [`run`], with more variables (`REDLINE_STACK`).
+pub fn run_with(endpoint: &str, vars: &[(&str, &str)], args: &[&str]) -> Answer {
+    let mut command = command(endpoint);
+    command
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing")
+        .envs(vars.iter().copied());
+    answer(command.args(args))
+}
+
 /// As [`run`], with no credentials anywhere (no variables, no profile, no instance metadata).
 pub fn run_without_credentials(endpoint: &str, args: &[&str]) -> Answer {
     answer(command(endpoint).args(args))

@@ -2,7 +2,7 @@
 //! leaves them. moto's CodeDeploy lists no deployment and it has no CloudWatch in the CBOR
 //! protocol: those lookups come back empty (with a note), never as a failure.
 
-use redline_tests::ops::{alias, run, run_without_credentials, seed_moto, AREAS};
+use redline_tests::ops::{alias, run, run_with, run_without_credentials, seed_moto, AREAS};
 use redline_tests::servers::MotoServer;
 use serde_json::json;
 
@@ -44,6 +44,14 @@ async fn status_reports_every_function_live_with_no_deployment_and_no_drift() {
         "{text:?}"
     );
     assert!(!text.stdout.contains("auth"), "{text:?}");
+    // Without --stack, $REDLINE_STACK names it.
+    let from_env = run_with(
+        &moto.endpoint(),
+        &[("REDLINE_STACK", stack.as_str())],
+        &["status", "--function", "health", "--json"],
+    );
+    assert_eq!(from_env.code, 0, "{from_env:?}");
+    assert_eq!(from_env.json()["stack"], stack.as_str());
 }
 
 #[tokio::test(flavor = "multi_thread")]
