@@ -1,0 +1,235 @@
+//! `deploy --local` on the runner (the ops fixture): a new build of every function in the
+//! runner's `--code-dir`, rehearsed with the stand-in hooks. AllAtOnce is played by the runner
+//! today; the canary and linear types, and their `x-redline-minute`, come with runner-traffic.
+
+use redline_tests::ops::{alias, run, write_build, LocalStack, AREAS, LOCAL_STACK};
+use serde_json::Value;
+
+/// The events of one function, as `(event, version, weight)`.
+fn of(events: &[Value], area: &str) -> Vec<(String, String, Option<f64>)> {
+    events
+        .iter()
+        .filter(|e| e["function"] == area)
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap().to_string(),
+                e["version"].as_str().unwrap_or_default().to_string(),
+                e["weight"].as_f64(),
+            )
+        })
+        .collect()
+}
+
+fn rehearse(stack: &LocalStack, kind: &str) -> redline_tests::ops::Answer {
+    rehearse_with(stack, kind, "300ms")
+}
+
+fn rehearse_with(stack: &LocalStack, kind: &str, minute: &str) -> redline_tests::ops::Answer {
+    write_build(&stack.code.0, "second");
+    let bin_dir = stack.code.0.to_string_lossy().into_owned();
+    run(
+        &stack.endpoint(),
+        &[
+            "deploy",
+            "--local",
+            "--stack",
+            LOCAL_STACK,
+            "--bin-dir",
+            &bin_dir,
+            "--type",
+            kind,
+            "--minute",
+            minute,
+        ],
+    )
+}
+
+fn check_event_fields(events: &[Value]) {
+    for event in events {
+        let keys: Vec<&String> = event.as_object().unwrap().keys().collect();
+        assert_eq!(
+            keys,
+            ["alarm", "at", "event", "function", "reason", "version", "weight"],
+            "{event}"
+        );
+        assert!(event["at"].as_str().unwrap().ends_with('Z'), "{event}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_all_at_once_rehearsal_ends_on_the_new_versions() {
+    let stack = LocalStack::start("Succeeded", &[]);
+    let answer = rehearse(&stack, "AllAtOnce");
+    assert_eq!(answer.code, 0, "{answer:?}\n{}", stack.runner.log_text());
+    let events = answer.lines();
+    check_event_fields(&events);
+    assert_eq!(
+        of(&events, "migrate"),
+        [("published".into(), "2".into(), None)]
+    );
+    for area in AREAS {
+        let seen = of(&events, area);
+        assert_eq!(
+            seen.first(),
+            Some(&("published".into(), "2".into(), None)),
+            "{area}: {seen:?}"
+        );
+        assert_eq!(
+            seen.last(),
+            Some(&("succeeded".into(), "2".into(), Some(1.0))),
+            "{area}: {seen:?}"
+        );
+        let hooks: Vec<&str> = events
+            .iter()
+            .filter(|e| e["function"] == area && e["event"] == "hook")
+            .map(|e| e["reason"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            hooks,
+            [
+                "BeforeAllowTraffic Succeeded",
+                "AfterAllowTraffic Succeeded"
+            ],
+            "{area}"
+        );
+        assert!(
+            seen.contains(&("shift".into(), "2".into(), Some(1.0))),
+            "{area}: {seen:?}"
+        );
+        assert_eq!(
+            alias(&stack.endpoint(), &format!("{LOCAL_STACK}-{area}")).await,
+            ("2".into(), vec![])
+        );
+    }
+    // The migrations ran on the new migrate build, whose live followed.
+    assert_eq!(
+        alias(&stack.endpoint(), &format!("{LOCAL_STACK}-migrate"))
+            .await
+            .0,
+        "2"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_pretraffic_hook_rolls_every_function_back_and_exits_1() {
+    let stack = LocalStack::start("Failed", &[]);
+    let answer = rehearse(&stack, "AllAtOnce");
+    assert_eq!(answer.code, 1, "{answer:?}");
+    let events = answer.lines();
+    check_event_fields(&events);
+    for area in AREAS {
+        let seen = of(&events, area);
+        assert_eq!(
+            seen.last(),
+            Some(&("rollback".into(), "1".into(), Some(0.0))),
+            "{area}: {seen:?}"
+        );
+        assert!(
+            !seen.iter().any(|(event, ..)| event == "shift"),
+            "{area}: {seen:?}"
+        );
+        let rollback = events
+            .iter()
+            .find(|e| e["function"] == area && e["event"] == "rollback")
+            .unwrap();
+        assert!(
+            rollback["reason"].as_str().is_some_and(|r| !r.is_empty()),
+            "{rollback}"
+        );
+        assert_eq!(
+            alias(&stack.endpoint(), &format!("{LOCAL_STACK}-{area}")).await,
+            ("1".into(), vec![])
+        );
+    }
+    assert!(answer.stderr.contains("rolled back"), "{answer:?}");
+}
+
+#[test]
+fn deploy_local_refuses_an_endpoint_that_is_not_loopback() {
+    // Refused before any call: nothing listens there.
+    let answer = run(
+        "http://192.0.2.1:3001",
+        &["deploy", "--local", "--type", "AllAtOnce"],
+    );
+    assert_eq!(answer.code, 1, "{answer:?}");
+    assert!(
+        answer.stderr.contains("rehearses on the local runner only"),
+        "{answer:?}"
+    );
+}
+
+/// After a successful deployment, a plain `rollback` goes back to the version it replaced
+/// (found through `ListDeployments` with status Succeeded), and `status` then shows the drift.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs runner-traffic: CodeDeploy ListDeployments on the runner"]
+async fn rollback_after_a_rehearsal_goes_back_to_the_replaced_versions_and_shows_drift() {
+    let stack = LocalStack::start("Succeeded", &[]);
+    let endpoint = stack.endpoint();
+    let answer = rehearse(&stack, "AllAtOnce");
+    assert_eq!(answer.code, 0, "{answer:?}");
+    let status = run(&endpoint, &["status", "--stack", LOCAL_STACK, "--json"]);
+    assert_eq!(status.code, 0, "{status:?}");
+    for function in status.json()["functions"].as_array().unwrap() {
+        assert_eq!(function["live"]["version"], "2", "{function}");
+        assert_eq!(function["drift"], false, "{function}");
+    }
+    let rolled_back = run(
+        &endpoint,
+        &["rollback", "--stack", LOCAL_STACK, "--all", "--json"],
+    );
+    assert_eq!(rolled_back.code, 0, "{rolled_back:?}");
+    for (function, area) in rolled_back.json()["functions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(AREAS)
+    {
+        assert_eq!(function["outcome"], "rolled-back", "{function}");
+        assert_eq!(function["live"]["version"], "1", "{function}");
+        assert_eq!(
+            alias(&endpoint, &format!("{LOCAL_STACK}-{area}")).await,
+            ("1".into(), vec![])
+        );
+    }
+    let status = run(&endpoint, &["status", "--stack", LOCAL_STACK, "--json"]);
+    for function in status.json()["functions"].as_array().unwrap() {
+        assert_eq!(function["drift"], true, "{function}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs runner-traffic: the canary and linear types and x-redline-minute"]
+async fn canary_and_linear_rehearsals_shift_in_steps_and_end_on_the_new_versions() {
+    // A 600 ms minute: a linear step lasts long enough for a loaded machine's polls to see it.
+    for kind in ["Canary10Percent5Minutes", "Linear10PercentEvery1Minute"] {
+        let stack = LocalStack::start("Succeeded", &[]);
+        let answer = rehearse_with(&stack, kind, "600ms");
+        assert_eq!(answer.code, 0, "{kind}: {answer:?}");
+        let events = answer.lines();
+        check_event_fields(&events);
+        for area in AREAS {
+            let shifts: Vec<f64> = of(&events, area)
+                .into_iter()
+                .filter(|(event, ..)| event == "shift")
+                .filter_map(|(.., weight)| weight)
+                .collect();
+            // The canary holds 10 % for five minutes; linear climbs by tenths.
+            assert!(
+                shifts.iter().any(|w| (*w - 0.1).abs() < 1e-9),
+                "{kind} {area}: {shifts:?}"
+            );
+            if kind.starts_with("Linear") {
+                assert!(shifts.len() >= 4, "{kind} {area}: {shifts:?}");
+            }
+            assert_eq!(shifts.last(), Some(&1.0), "{kind} {area}: {shifts:?}");
+            assert!(
+                shifts.windows(2).all(|w| w[0] < w[1]),
+                "{kind} {area}: {shifts:?}"
+            );
+            assert_eq!(
+                alias(&stack.endpoint(), &format!("{LOCAL_STACK}-{area}")).await,
+                ("2".into(), vec![])
+            );
+        }
+    }
+}
