@@ -43,7 +43,6 @@ async fn deployment_in_flight(stack: &LocalStack) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs runner-traffic: CodeDeploy ListDeployments on the runner"]
 async fn an_alias_codedeploy_is_shifting_is_refused_with_the_reason() {
     let stack = LocalStack::start("silent", &[]);
     let endpoint = stack.endpoint();
@@ -96,7 +95,6 @@ async fn an_alias_codedeploy_is_shifting_is_refused_with_the_reason() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs runner-traffic: CodeDeploy ListDeployments and StopDeployment on the runner"]
 async fn rollback_stops_a_deployment_in_flight_through_codedeploy() {
     let stack = LocalStack::start("silent", &[]);
     let endpoint = stack.endpoint();

@@ -3,11 +3,7 @@
 //! only. Exit codes and the JSON it prints are asserted, and what it claims is checked with
 //! Lambda's own `GetAlias`. Needs `cargo build --workspace --bins` first and moto
 //! (scripts/install-tools.sh).
-//!
-//! Tests marked `#[ignore = "needs runner-traffic…"]` need the runner's `ListDeployments`,
-//! `StopDeployment`, the canary and linear types and, for alarms, `DescribeAlarms`: they are
-//! written against those calls as AWS documents them and run with `--ignored` once the runner
-//! serves them.
+
 
 mod alarm;
 mod in_flight;

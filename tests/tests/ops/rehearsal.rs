@@ -161,7 +161,6 @@ fn deploy_local_refuses_an_endpoint_that_is_not_loopback() {
 /// After a successful deployment, a plain `rollback` goes back to the version it replaced
 /// (found through `ListDeployments` with status Succeeded), and `status` then shows the drift.
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs runner-traffic: CodeDeploy ListDeployments on the runner"]
 async fn rollback_after_a_rehearsal_goes_back_to_the_replaced_versions_and_shows_drift() {
     let stack = LocalStack::start("Succeeded", &[]);
     let endpoint = stack.endpoint();
@@ -198,7 +197,6 @@ async fn rollback_after_a_rehearsal_goes_back_to_the_replaced_versions_and_shows
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs runner-traffic: the canary and linear types and x-redline-minute"]
 async fn canary_and_linear_rehearsals_shift_in_steps_and_end_on_the_new_versions() {
     // A 600 ms minute: a linear step lasts long enough for a loaded machine's polls to see it.
     for kind in ["Canary10Percent5Minutes", "Linear10PercentEvery1Minute"] {
