@@ -125,6 +125,8 @@
 //! [`codedeploy`], and [`scrape`] `/metrics`); [`runtime_api`] is the Runtime API each instance
 //! polls; [`series`] renders Prometheus text.
 
+pub mod alarms;
+pub mod cloudwatch;
 pub mod code;
 pub mod codedeploy;
 pub mod control;
@@ -178,6 +180,8 @@ pub struct Settings {
     pub code_dirs: Vec<PathBuf>,
     /// `--hook-timeout`: how long a CodeDeploy hook has to report.
     pub hook_timeout: Duration,
+    /// `--alarm-minute`: a CloudWatch minute's length outside a deployment.
+    pub alarm_minute: Duration,
 }
 
 /// Everything resolved from the template: the functions (their versions and aliases), the
@@ -194,7 +198,12 @@ impl Stack {
     /// Reads and resolves everything up front, so a bad template, an unresolved variable or a
     /// missing binary stops the runner before it serves anything.
     pub fn build(settings: &Settings, port: u16) -> Result<Stack, String> {
-        let template = Template::load(&settings.template).map_err(|e| e.to_string())?;
+        // The YAML once: the model reads it, and the rollback alarms are resources beside it.
+        let text = std::fs::read_to_string(&settings.template)
+            .map_err(|e| format!("cannot read {}: {e}", settings.template.display()))?;
+        let root: serde_yaml_ng::Value =
+            serde_yaml_ng::from_str(&text).map_err(|e| format!("template: not YAML: {e}"))?;
+        let template = Template::from_document(&root).map_err(|e| e.to_string())?;
         let files = EnvVarsFile::load(&settings.env_vars)?;
         let mut parameters = template.parameters.clone();
         for (name, value) in &settings.parameter_overrides {
@@ -207,7 +216,16 @@ impl Stack {
             account_id: "123456789012".into(),
             stack_name: "redline-local".into(),
         };
-        let metrics = Arc::new(Metrics::default());
+        let names = template
+            .functions
+            .iter()
+            .map(|spec| (spec.logical_id.clone(), function_name(spec, &resolver)))
+            .collect();
+        let alarms = Arc::new(alarms::Alarms::new(
+            alarms::definition::rollback_alarms(&root, &template, &resolver, &names),
+            settings.alarm_minute,
+        ));
+        let metrics = Arc::new(Metrics::with_datapoints(alarms.datapoints.clone()));
         let emf_log = match &settings.emf_log {
             Some(path) => Some(Arc::new(EmfLog::open(path)?)),
             None => None,
@@ -223,6 +241,7 @@ impl Stack {
             resolver,
             files,
             metrics,
+            alarms,
             emf_log,
             store.clone(),
         );
@@ -240,6 +259,7 @@ impl Stack {
         resolver: Resolver,
         files: EnvVarsFile,
         metrics: Arc<Metrics>,
+        alarms: Arc<alarms::Alarms>,
         emf_log: Option<Arc<EmfLog>>,
         store: Arc<CodeStore>,
     ) -> Result<Stack, String> {
@@ -250,9 +270,7 @@ impl Stack {
                 .logging()
                 .resolve(&resolver)
                 .map_err(|e| format!("{}: {e}", spec.logical_id))?;
-            let name = resolver
-                .resolve(&spec.name)
-                .unwrap_or_else(|_| spec.logical_id.clone());
+            let name = function_name(spec, &resolver);
             let binary = settings.bin_dir.join(&spec.binary);
             if !binary.is_file() {
                 return Err(format!(
@@ -314,7 +332,15 @@ impl Stack {
             functions.clone(),
             settings.hook_timeout,
         ));
-        let control = control::Control::new(lambda, codedeploy, metrics.clone());
+        let cloudwatch = cloudwatch::CloudWatch {
+            alarms,
+            functions: functions.clone(),
+            codedeploy: codedeploy.clone(),
+            region: settings.region.clone(),
+            account_id: resolver.account_id.clone(),
+            configured_ms: ids::now_ms(),
+        };
+        let control = control::Control::new(lambda, codedeploy, cloudwatch, metrics.clone());
         Ok(Stack {
             functions,
             store,
@@ -328,4 +354,11 @@ impl Stack {
         self.functions.shutdown();
         self.store.cleanup();
     }
+}
+
+/// A function's name: its `FunctionName` resolved, else its logical id.
+fn function_name(spec: &redline_template::FunctionSpec, resolver: &Resolver) -> String {
+    resolver
+        .resolve(&spec.name)
+        .unwrap_or_else(|_| spec.logical_id.clone())
 }

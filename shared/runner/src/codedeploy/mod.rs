@@ -8,6 +8,7 @@
 
 pub mod appspec;
 pub mod deployment;
+pub mod in_flight;
 pub mod schedule;
 pub mod watch;
 
