@@ -483,3 +483,121 @@ fn dimensions(metric: &MetricStat, version: &str) -> Cbor {
             .collect(),
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(path: &str) -> HttpRequest {
+        HttpRequest {
+            method: "POST".into(),
+            path: path.into(),
+            query: String::new(),
+            headers: vec![],
+            body: Bytes::new(),
+            source_ip: "192.0.2.2".into(),
+        }
+    }
+
+    #[test]
+    fn operations_are_named_by_the_rpc_v2_path() {
+        let describe = request("/service/GraniteServiceVersion20100801/operation/DescribeAlarms");
+        assert_eq!(operation(&describe).as_deref(), Some("DescribeAlarms"));
+        assert_eq!(
+            operation(&request(
+                "/service/GraniteServiceVersion20100801/operation/"
+            )),
+            None
+        );
+        assert_eq!(operation(&request("/")), None);
+        let mut get = describe.clone();
+        get.method = "GET".into();
+        assert_eq!(operation(&get), None);
+    }
+
+    #[test]
+    fn the_input_is_read_from_definite_and_indefinite_cbor() {
+        let mut e = Encoder::new(Vec::new());
+        e.begin_map().unwrap();
+        e.str("AlarmNames").unwrap().begin_array().unwrap();
+        e.str("a").unwrap().str("b").unwrap().end().unwrap();
+        e.str("StateValue").unwrap().str("ALARM").unwrap();
+        e.str("MaxRecords").unwrap().i64(7).unwrap();
+        e.str("Unknown")
+            .unwrap()
+            .map(1)
+            .unwrap()
+            .str("x")
+            .unwrap()
+            .u32(1)
+            .unwrap();
+        e.str("NextToken").unwrap().null().unwrap();
+        e.end().unwrap();
+        let input = decode_input(&e.into_writer()).unwrap();
+        assert_eq!(
+            input,
+            Input {
+                alarm_names: Some(vec!["a".into(), "b".into()]),
+                state_value: Some("ALARM".into()),
+                max_records: Some(7),
+                ..Input::default()
+            }
+        );
+        assert_eq!(decode_input(&[]).unwrap(), Input::default());
+        assert!(matches!(
+            decode_input(b"{\"json\": 1}"),
+            Err(Refusal::Serialization(_))
+        ));
+    }
+
+    #[test]
+    fn errors_carry_the_shape_the_query_code_and_the_protocol() {
+        let response = error(Refusal::InvalidParameterCombination("both".into()));
+        assert_eq!(response.status, 400);
+        for (name, value) in [
+            ("smithy-protocol", "rpc-v2-cbor"),
+            ("content-type", "application/cbor"),
+            ("x-amzn-query-error", "InvalidParameterCombination;Sender"),
+        ] {
+            assert!(
+                response.headers.contains(&(name.into(), value.into())),
+                "{name}: {:?}",
+                response.headers
+            );
+        }
+        let mut d = Decoder::new(&response.body);
+        assert_eq!(d.map().unwrap(), Some(2));
+        assert_eq!(d.str().unwrap(), "__type");
+        assert_eq!(
+            d.str().unwrap(),
+            "com.amazonaws.cloudwatch#InvalidParameterCombinationException"
+        );
+        assert_eq!(
+            error(Refusal::UnknownOperation("PutMetricAlarm".into())).status,
+            404
+        );
+    }
+
+    #[test]
+    fn doubles_are_64_bit_floats_and_timestamps_tag_1() {
+        let mut e = Encoder::new(Vec::new());
+        Cbor::Map(vec![
+            ("Threshold", Cbor::Double(5.0)),
+            ("At", Cbor::Timestamp(1.5)),
+        ])
+        .encode(&mut e);
+        let bytes = e.into_writer();
+        let mut d = Decoder::new(&bytes);
+        d.map().unwrap();
+        d.str().unwrap();
+        assert_eq!(
+            d.datatype().unwrap(),
+            Type::F64,
+            "5.0 is not shortened to an integer"
+        );
+        d.f64().unwrap();
+        d.str().unwrap();
+        assert_eq!(d.tag().unwrap(), Tag::new(1));
+        assert_eq!(d.f64().unwrap(), 1.5);
+    }
+}

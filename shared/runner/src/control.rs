@@ -1,6 +1,7 @@
 //! Port 3001, loopback only: Lambda's API ([`crate::lambda_api`], REST-JSON under
 //! `/2015-03-31/functions/`), CodeDeploy's ([`crate::codedeploy`], awsJson1.1 on `POST /`
-//! with `X-Amz-Target`) and the runner's `/metrics`. The port binds 127.0.0.1, and every call
+//! with `X-Amz-Target`), CloudWatch's ([`crate::cloudwatch`], RPC v2 CBOR under `/service/`)
+//! and the runner's `/metrics`. The port binds 127.0.0.1, and every call
 //! that runs or changes code is also checked against the peer's address, since a container may
 //! forward the port: others get `AccessDeniedException` (403).
 

@@ -1,6 +1,6 @@
 //! redline's local runner: reads `template.yaml`, serves its HTTP API on one port (as
-//! `sam local start-api`) and Lambda's and CodeDeploy's APIs plus `/metrics` on another (as
-//! `sam local start-lambda`, and more), and runs the real function binaries behind them through
+//! `sam local start-api`) and Lambda's, CodeDeploy's and CloudWatch's APIs plus `/metrics` on
+//! another (as `sam local start-lambda`, and more), and runs the real function binaries behind them through
 //! the Lambda Runtime API, each function with versions and a `live` alias. No Docker. The
 //! template is read by `redline-template`; the events are built by `redline-events`.
 //!
@@ -22,6 +22,7 @@
 //! | `--versions-dir DIR` | a fresh temporary directory, removed at exit | where published versions' copies of the binaries go |
 //! | `--code-dir DIR` | none | a directory `UpdateFunctionCode` may take code from; repeatable |
 //! | `--hook-timeout SECONDS` | 60 | how long a CodeDeploy lifecycle hook has to report |
+//! | `--alarm-minute MS` | 60000 | how long one CloudWatch minute lasts when the rollback alarms are evaluated outside a deployment (a deployment's own minute wins while it runs) |
 //! | `--healthcheck URL` | | instead of running: exit 0 when `GET URL` answers 2xx |
 //!
 //! # Versions, aliases and the invoke port
@@ -43,6 +44,7 @@
 //! |---|---|---|
 //! | Lambda ([`lambda_api`]) | REST-JSON, `/2015-03-31/functions/{FunctionName}/…` | `Invoke` (`POST …/invocations`, `?Qualifier=`, `X-Amz-Client-Context`, `X-Amz-Invocation-Type` `RequestResponse`, `Event` or `DryRun`), `PublishVersion` (`POST …/versions`), `ListVersionsByFunction` (`GET …/versions`), `GetAlias` / `UpdateAlias` (`GET` / `PUT …/aliases/{Name}`), `UpdateFunctionCode` (`PUT …/code`) |
 //! | CodeDeploy ([`codedeploy`]) | awsJson1.1, `POST /`, `X-Amz-Target: CodeDeploy_20141006.<Operation>` | `CreateDeployment`, `GetDeployment`, `ListDeploymentTargets`, `GetDeploymentTarget`, `PutLifecycleEventHookExecutionStatus` |
+//! | CloudWatch ([`cloudwatch`]) | Smithy RPC v2 CBOR, `POST /service/GraniteServiceVersion20100801/operation/<Operation>`, `smithy-protocol: rpc-v2-cbor`, CBOR bodies, query-compatible errors (`x-amzn-query-error`) | `DescribeAlarms` (filters `AlarmNames`, `AlarmNamePrefix`, `StateValue`, `AlarmTypes`, `MaxRecords`/`NextToken`) |
 //!
 //! - `{FunctionName}` is a logical id, a function name (`redline-local-auth`) or an ARN, with an
 //!   optional `:qualifier`; a qualifier in the name and another in `?Qualifier=` are refused.
@@ -59,8 +61,9 @@
 //!   publishes it). `ZipFile` and `ImageUri` are refused: the runner never runs bytes a request
 //!   carried, and without a `--code-dir` it takes code from nowhere.
 //! - Calls that run or change code (all but `GetAlias`, `ListVersionsByFunction`,
-//!   `GetDeployment`, `ListDeploymentTargets`, `GetDeploymentTarget` and `/metrics`) are answered
-//!   only to a loopback peer, whatever the binding: others get `AccessDeniedException` (403).
+//!   `GetDeployment`, `ListDeploymentTargets`, `GetDeploymentTarget`, `DescribeAlarms` and
+//!   `/metrics`) are answered only to a loopback peer, whatever the binding: others get
+//!   `AccessDeniedException` (403).
 //!
 //! `CreateDeployment` takes a Lambda AppSpec in `revision.appSpecContent.content` (or
 //! `revision.string.content`), YAML or JSON: one `AWS::Lambda::Function` resource with `Name`,
@@ -76,6 +79,30 @@
 //! back at `CurrentVersion` and fails the deployment, the later events `Skipped`. The lifecycle
 //! events and `lambdaFunctionInfo` are in `GetDeploymentTarget`; the target id is
 //! `<function>:<alias>`. The canary and linear types are known and refused for now.
+//!
+//! # Rollback alarms ([`alarms`])
+//!
+//! The `AWS::CloudWatch::Alarm` resources a function's `DeploymentPreference.Alarms` names are
+//! evaluated as CloudWatch evaluates them, on what each version emitted: the EMF documents the
+//! runner folds (every dimension set of each directive its own metric, values in the document's
+//! unit, at its `_aws.Timestamp`) and the runner's stand-in for Lambda's `AWS/Lambda`
+//! `Invocations` and `Errors` (by `FunctionName`; `FunctionName` and `Resource`, the name with
+//! the qualifier invoked; and, through an alias, `ExecutedVersion`; a function error, crash,
+//! timeout or init failure is an error, a throttle neither). Single-metric alarms (`Statistic`
+//! Sum/Average/Maximum/Minimum/SampleCount or `ExtendedStatistic` pNN) and metric math
+//! (`MetricStat` entries and one expression: arithmetic, comparisons, `&&`, `||`, `IF`);
+//! `EvaluationPeriods`, `DatapointsToAlarm`, `ComparisonOperator`, `Threshold`,
+//! `TreatMissingData`. `!Ref <Fn>` and `!Sub "${<Fn>}:live"` resolve to the function's name,
+//! `!GetAtt <Fn>.Version.Version` to the version evaluated. A 60 s `Period` lasts one minute:
+//! the deployment's (`x-redline-minute`), else `--alarm-minute`. An alarm the runner cannot
+//! evaluate (another AWS namespace, a metric no function emits, another function, anomaly
+//! detection, a period not a whole number of minutes, an expression function other than `IF`)
+//! is named with its reason: a deployment stops on it (`Verdict::Unevaluable`) and
+//! `DescribeAlarms` shows it `INSUFFICIENT_DATA` with `EvaluationState: EVALUATION_ERROR`.
+//! `DescribeAlarms` shows each alarm's state for its function's deploying version: the target
+//! of its latest deployment in flight, else `live`'s version. Datapoints are kept only for the
+//! series some alarm reads, for as long as the longest look-back at the longest minute in use,
+//! and at most 50 000 per series.
 //!
 //! # Logs and metrics, as Lambda and CloudWatch would have them
 //!
@@ -122,7 +149,7 @@
 //! [`Stack`] reads the template into one [`functions::Function`] per function (its `$LATEST`
 //! and versions each a [`pool::FunctionPool`], their code in a [`code::CodeStore`]); [`gateway`]
 //! serves the HTTP API (events through [`http`]), [`control`] the invoke port ([`lambda_api`],
-//! [`codedeploy`], and [`scrape`] `/metrics`); [`runtime_api`] is the Runtime API each instance
+//! [`codedeploy`], [`cloudwatch`] over [`alarms`], and [`scrape`] `/metrics`); [`runtime_api`] is the Runtime API each instance
 //! polls; [`series`] renders Prometheus text.
 
 pub mod alarms;

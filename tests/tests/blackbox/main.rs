@@ -12,6 +12,7 @@ mod migrate_custom_resource;
 mod redaction;
 mod rie_fidelity;
 mod rotation;
+mod runner_alarms;
 mod runner_codedeploy;
 mod runner_metrics;
 mod runner_versions;
