@@ -1,7 +1,8 @@
 //! A deployment of one API function on the runner with the real traffic hooks: the runner on
 //! the real template with the hooks pointed at its CodeDeploy and Lambda APIs, a new build
-//! (`broken_area`, failing one route or none) published as version 2, and an AllAtOnce
-//! CodeDeploy deployment of it. Used by the traffic-hook tests and the deployment benchmark.
+//! (`broken_area`, failing one route or none) published as version 2, and a CodeDeploy
+//! deployment of it (AllAtOnce, or as a [`Plan`] says). Used by the traffic-hook and
+//! traffic-shifting tests and the deployment benchmark.
 
 use crate::runner::{bin_dir, env_file, repo_root, stack_env_files, target_dir, Runner};
 use crate::TestEnv;
@@ -77,11 +78,17 @@ pub fn runner(env: &TestEnv, logical_id: &str, area: &str, broken_route: &str) -
 
 /// Publishes the bad build as version 2, deploys it AllAtOnce with both hooks, and waits.
 pub async fn deploy(runner: &Runner, area: &str) -> DeploymentStatus {
-    let function = format!("{STACK}-{area}");
+    publish(runner, area).await;
+    let id = start(runner, area, &Plan::default()).await;
+    wait_for_end(runner, &id).await
+}
+
+/// Publishes the build in the code directory (`broken_area`) as `area`'s version 2.
+pub async fn publish(runner: &Runner, area: &str) {
     let published = runner
         .lambda()
         .update_function_code()
-        .function_name(&function)
+        .function_name(format!("{STACK}-{area}"))
         .s3_bucket("code")
         .s3_key("broken_area")
         .publish(true)
@@ -89,46 +96,82 @@ pub async fn deploy(runner: &Runner, area: &str) -> DeploymentStatus {
         .await
         .expect("the bad build is published");
     assert_eq!(published.version(), Some("2"));
-    let appspec = json!({
+}
+
+/// How a deployment is asked for: the application and group (default: the stack and the area,
+/// which are none of the template's groups, so no alarms), the configuration (default: the
+/// group's, else AllAtOnce) and the runner's `x-redline-minute` (default: none, a real minute).
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    pub application: Option<String>,
+    pub group: Option<String>,
+    pub config: Option<String>,
+    pub minute_ms: Option<u64>,
+}
+
+/// The AppSpec of `area`'s version 1 → 2 with both of the template's hooks.
+pub fn appspec(area: &str) -> String {
+    json!({
         "version": 0.0,
         "Resources": [{"Function": {"Type": "AWS::Lambda::Function", "Properties": {
-            "Name": function, "Alias": "live", "CurrentVersion": "1", "TargetVersion": "2"}}}],
+            "Name": format!("{STACK}-{area}"), "Alias": "live", "CurrentVersion": "1", "TargetVersion": "2"}}}],
         "Hooks": [
             {"BeforeAllowTraffic": format!("CodeDeployHook_{STACK}-pre-traffic")},
             {"AfterAllowTraffic": format!("CodeDeployHook_{STACK}-post-traffic")},
         ],
-    });
-    let client = runner.codedeploy();
-    let id = client
+    })
+    .to_string()
+}
+
+/// `CreateDeployment` of version 2 of `area` as `plan` says; the deployment's id.
+pub async fn start(runner: &Runner, area: &str, plan: &Plan) -> String {
+    let request = runner
+        .codedeploy()
         .create_deployment()
-        .application_name(STACK)
-        .deployment_group_name(area)
+        .application_name(plan.application.as_deref().unwrap_or(STACK))
+        .deployment_group_name(plan.group.as_deref().unwrap_or(area))
+        .set_deployment_config_name(plan.config.clone())
         .revision(
             RevisionLocation::builder()
                 .revision_type(RevisionLocationType::AppSpecContent)
-                .app_spec_content(
-                    AppSpecContent::builder()
-                        .content(appspec.to_string())
-                        .build(),
-                )
+                .app_spec_content(AppSpecContent::builder().content(appspec(area)).build())
                 .build(),
-        )
+        );
+    let minute = plan.minute_ms;
+    request
+        .customize()
+        .mutate_request(move |http| {
+            if let Some(ms) = minute {
+                http.headers_mut()
+                    .insert("x-redline-minute", ms.to_string());
+            }
+        })
         .send()
         .await
         .expect("the deployment starts")
         .deployment_id()
         .unwrap()
-        .to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
+        .to_string()
+}
+
+/// Polls `GetDeployment` until the deployment is over (at most two minutes).
+pub async fn wait_for_end(runner: &Runner, id: &str) -> DeploymentStatus {
+    let client = runner.codedeploy();
+    let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let info = client
             .get_deployment()
-            .deployment_id(&id)
+            .deployment_id(id)
             .send()
             .await
             .unwrap();
         let status = info.deployment_info().and_then(|i| i.status()).cloned();
-        if let Some(status @ (DeploymentStatus::Succeeded | DeploymentStatus::Failed)) = status {
+        if let Some(
+            status @ (DeploymentStatus::Succeeded
+            | DeploymentStatus::Failed
+            | DeploymentStatus::Stopped),
+        ) = status
+        {
             return status;
         }
         assert!(

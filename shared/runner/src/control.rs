@@ -55,7 +55,9 @@ impl Control {
                     message: "The local runner answers calls that change anything only from loopback addresses.".into(),
                 });
             }
-            return self.codedeploy.serve(&operation, &request.body);
+            return self
+                .codedeploy
+                .serve(&operation, &request.headers, &request.body);
         }
         // Read-only: any peer may ask (DescribeAlarms is the only operation served).
         if let Some(operation) = cloudwatch::operation(&request) {

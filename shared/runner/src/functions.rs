@@ -1,7 +1,8 @@
 //! A function as Lambda keeps it: `$LATEST` (the `--bin-dir` binary, or the code
 //! `UpdateFunctionCode` last gave it), immutable numbered versions (each a snapshot of the code
 //! when it was published, with its own instances and its number as `AWS_LAMBDA_FUNCTION_VERSION`)
-//! and aliases (a name for a version, with an optional extra version and its weight). At start
+//! and aliases (a name for a version, with an optional extra version and its weight, which takes
+//! that share of the alias's invocations, each drawn on its own). At start
 //! every function publishes version 1 and gets a `live` alias pointing at it, as `sam deploy`
 //! leaves a function with `AutoPublishAlias: live`; the HTTP API invokes `live`, as API Gateway
 //! does. Refusals are outcomes here; `lambda_api` alone turns them into Lambda's errors.
@@ -53,6 +54,22 @@ pub struct Alias {
     pub weights: BTreeMap<String, f64>,
     pub description: String,
     pub revision_id: String,
+}
+
+impl Alias {
+    /// The version that takes an invocation, given a draw uniform in [0, 1): the additional
+    /// version when the draw falls under its weight, else the alias's own. As in Lambda, each
+    /// invocation is drawn on its own (no stickiness).
+    pub fn pick(&self, draw: f64) -> &str {
+        let mut floor = 0.0;
+        for (version, weight) in &self.weights {
+            floor += weight;
+            if draw < floor {
+                return version;
+            }
+        }
+        &self.version
+    }
 }
 
 /// What `UpdateAlias` asks to change; `None` leaves a field as it is.
@@ -324,10 +341,8 @@ impl Function {
             });
         };
         let invoked_arn = format!("{}:{qualifier}", self.arn());
-        // An alias's weights are stored but not applied yet (issue 10, part 2): its version
-        // takes every invocation.
         let version = match state.aliases.get(qualifier) {
-            Some(alias) => alias.version.clone(),
+            Some(alias) => alias.pick(crate::ids::unit()).to_string(),
             None => qualifier.to_string(),
         };
         let pool = if version == LATEST {
@@ -483,6 +498,36 @@ impl Functions {
     }
 }
 
+/// For other modules' unit tests: a function whose binary is a scratch file (never run), with
+/// version 1 of `versions[0]` behind `live` and one more version per further content.
+#[cfg(test)]
+pub(crate) fn scratch_function(logical_id: &str, versions: &[&[u8]]) -> Arc<Function> {
+    let token = crate::ids::hex(8);
+    let binary = std::env::temp_dir().join(format!("redline-bin-{token}"));
+    std::fs::write(&binary, versions[0]).unwrap();
+    let dir = std::env::temp_dir().join(format!("redline-fn-{token}"));
+    let store = Arc::new(CodeStore::new(Some(&dir), &[]).unwrap());
+    let config = FunctionConfig {
+        logical_id: logical_id.into(),
+        name: format!("redline-local-{}", logical_id.to_ascii_lowercase()),
+        binary: binary.clone(),
+        version: LATEST.into(),
+        memory_mb: 128,
+        timeout: std::time::Duration::from_secs(3),
+        environment: BTreeMap::new(),
+        max_instances: 1,
+        region: "us-east-1".into(),
+        account_id: "123456789012".into(),
+        logging: redline_template::Logging::default(),
+    };
+    let function = Function::start(config, Arc::new(Metrics::default()), None, store).unwrap();
+    for content in &versions[1..] {
+        std::fs::write(&binary, content).unwrap();
+        function.publish_now(None, None).unwrap();
+    }
+    function
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -625,9 +670,22 @@ mod tests {
             function.update_alias(LIVE, stale),
             Err(Refusal::Precondition(_))
         ));
+        // The weights are applied: a draw under 0.25 goes to version 2.
+        assert_eq!(
+            (alias.pick(0.0), alias.pick(0.2499), alias.pick(0.25)),
+            ("2", "2", "1")
+        );
+        let answered: Vec<String> = (0..400)
+            .map(|_| function.resolve(Some(LIVE)).unwrap().version)
+            .collect();
+        let extra = answered.iter().filter(|v| *v == "2").count();
+        // Binomial(400, 0.25): mean 100, standard deviation 8.7; 6 of them either side.
+        assert!((48..=152).contains(&extra), "{extra} of 400 on version 2");
+        assert!(answered.iter().all(|v| v == "1" || v == "2"));
         let cleared = function
             .update_alias(LIVE, update("2", weights(&[])))
             .unwrap();
         assert_eq!((cleared.version.as_str(), cleared.weights.len()), ("2", 0));
+        assert!((0..50).all(|_| function.resolve(Some(LIVE)).unwrap().version == "2"));
     }
 }

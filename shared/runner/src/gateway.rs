@@ -1,9 +1,11 @@
 //! Port 3000: the template's HTTP API, as API Gateway serves it — routes to functions (through
-//! their `live` alias, as the template's integrations invoke it), the `$default` route, CORS from
-//! `CorsConfiguration`, and the platform's own failure answers.
+//! their `live` alias, as the template's integrations invoke it, split by its weights), the
+//! `$default` route, CORS from `CorsConfiguration`, and the platform's own failure answers. Each
+//! routed request is logged with the version that answered it.
 
 use crate::functions::{Functions, LIVE};
 use crate::http::{self, HttpRequest, HttpResponse};
+use crate::output::say;
 use crate::pool::{Caller, Outcome};
 use crate::trace::Trace;
 use bytes::Bytes;
@@ -190,7 +192,7 @@ impl Gateway {
         let Some(Ok(target)) = target else {
             return HttpResponse::json(500, r#"{"message":"Internal Server Error"}"#);
         };
-        let pool = target.pool;
+        let (pool, version) = (target.pool, target.version);
         let caller = Caller {
             invoked_arn: Some(target.invoked_arn),
             ..Caller::default()
@@ -207,22 +209,36 @@ impl Gateway {
         let trace = traced(&mut request);
         let event = http::event(route.kind, &request, &matched, self.port);
         let payload = Bytes::from(serde_json::to_vec(&event).expect("events serialise"));
+        let started = std::time::Instant::now();
         // The invocation runs on: past the integration limit only the client stops waiting.
         let invocation = tokio::spawn(async move { pool.invoke(payload, &trace, caller).await });
-        let outcome = match tokio::time::timeout(self.integration_timeout, invocation).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_)) => return platform_error(route.kind, 500),
-            Err(_) => return platform_error(route.kind, 503),
+        let response = match tokio::time::timeout(self.integration_timeout, invocation).await {
+            Ok(Ok(outcome)) => answer(route.kind, outcome),
+            Ok(Err(_)) => platform_error(route.kind, 500),
+            Err(_) => platform_error(route.kind, 503),
         };
-        match outcome {
-            Outcome::Success { body, .. } => http::response(route.kind, &body)
-                .unwrap_or_else(|_| platform_error(route.kind, 500)),
-            Outcome::Throttled => HttpResponse::json(429, r#"{"message":"Too Many Requests"}"#),
-            Outcome::Timeout { .. } if route.kind == ApiKind::Rest => {
-                platform_error(route.kind, 504)
-            }
-            _ => platform_error(route.kind, 500),
+        // One line per routed request naming the version that answered: with weights on
+        // `live`, the only place to see which version served whom. The route key, not the path:
+        // a path parameter may be a user's identifier, which has no place in the runner's log.
+        say(&format!(
+            "answered {route_key} with {} from {} version {version} in {:.1} ms",
+            response.status,
+            route.function,
+            started.elapsed().as_secs_f64() * 1000.0
+        ));
+        response
+    }
+}
+
+/// What API Gateway answers for an invocation's outcome.
+fn answer(kind: ApiKind, outcome: Outcome) -> HttpResponse {
+    match outcome {
+        Outcome::Success { body, .. } => {
+            http::response(kind, &body).unwrap_or_else(|_| platform_error(kind, 500))
         }
+        Outcome::Throttled => HttpResponse::json(429, r#"{"message":"Too Many Requests"}"#),
+        Outcome::Timeout { .. } if kind == ApiKind::Rest => platform_error(kind, 504),
+        _ => platform_error(kind, 500),
     }
 }
 

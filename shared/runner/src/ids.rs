@@ -36,6 +36,12 @@ pub fn hex(digits: usize) -> String {
     out
 }
 
+/// A draw uniform in [0, 1): which version of a weighted alias answers. 53 random bits, the
+/// precision of an f64 mantissa, so every value is equally likely.
+pub fn unit() -> f64 {
+    (random_u64() >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// A version-4-shaped UUID, as Lambda and API Gateway request ids look.
 pub fn uuid() -> String {
     let (a, b) = (random_u64(), random_u64());
@@ -60,6 +66,15 @@ mod tests {
         let parts: Vec<usize> = a.split('-').map(str::len).collect();
         assert_eq!(parts, vec![8, 4, 4, 4, 12]);
         assert_eq!(&a[14..15], "4");
+    }
+
+    #[test]
+    fn draws_are_in_the_unit_interval_and_spread() {
+        let draws: Vec<f64> = (0..1000).map(|_| unit()).collect();
+        assert!(draws.iter().all(|d| (0.0..1.0).contains(d)));
+        let low = draws.iter().filter(|d| **d < 0.5).count();
+        // Binomial(1000, 0.5): 6 standard deviations either side.
+        assert!((405..=595).contains(&low), "{low}");
     }
 
     #[test]

@@ -43,7 +43,7 @@
 //! | service | request | operations |
 //! |---|---|---|
 //! | Lambda ([`lambda_api`]) | REST-JSON, `/2015-03-31/functions/{FunctionName}/…` | `Invoke` (`POST …/invocations`, `?Qualifier=`, `X-Amz-Client-Context`, `X-Amz-Invocation-Type` `RequestResponse`, `Event` or `DryRun`), `PublishVersion` (`POST …/versions`), `ListVersionsByFunction` (`GET …/versions`), `GetAlias` / `UpdateAlias` (`GET` / `PUT …/aliases/{Name}`), `UpdateFunctionCode` (`PUT …/code`) |
-//! | CodeDeploy ([`codedeploy`]) | awsJson1.1, `POST /`, `X-Amz-Target: CodeDeploy_20141006.<Operation>` | `CreateDeployment`, `GetDeployment`, `ListDeploymentTargets`, `GetDeploymentTarget`, `PutLifecycleEventHookExecutionStatus` |
+//! | CodeDeploy ([`codedeploy`]) | awsJson1.1, `POST /`, `X-Amz-Target: CodeDeploy_20141006.<Operation>` | `CreateDeployment` (every Lambda type; runner-only header `x-redline-minute`), `GetDeployment`, `ListDeployments`, `StopDeployment`, `ListApplications`, `ListDeploymentGroups`, `GetDeploymentGroup`, `ListDeploymentTargets`, `GetDeploymentTarget`, `PutLifecycleEventHookExecutionStatus` |
 //! | CloudWatch ([`cloudwatch`]) | Smithy RPC v2 CBOR, `POST /service/GraniteServiceVersion20100801/operation/<Operation>`, `smithy-protocol: rpc-v2-cbor`, CBOR bodies, query-compatible errors (`x-amzn-query-error`) | `DescribeAlarms` (filters `AlarmNames`, `AlarmNamePrefix`, `StateValue`, `AlarmTypes`, `MaxRecords`/`NextToken`) |
 //!
 //! - `{FunctionName}` is a logical id, a function name (`redline-local-auth`) or an ARN, with an
@@ -53,32 +53,72 @@
 //!   never sets one. An `Event` invocation is answered 202 at once and never retried;
 //!   `X-Amz-Log-Type: Tail` is ignored (no `X-Amz-Log-Result`).
 //! - `UpdateAlias` checks the versions exist, one additional version at most, its weight in
-//!   (0, 1), not on `$LATEST`, and `RevisionId`; the weights are stored but not applied yet:
-//!   the alias's version takes every invocation (issue 10, part 2).
+//!   (0, 1), not on `$LATEST`, and `RevisionId`. The weights are applied as Lambda applies
+//!   them: each invocation of the alias (the HTTP API's, and `Invoke` with it as qualifier) is
+//!   drawn on its own, the additional version taking its weight's share; `X-Amz-Executed-Version`
+//!   says which ran. The HTTP API logs one line per routed request naming that version:
+//!   `redline-local: answered <route key> with <status> from <LogicalId> version <N> in <ms> ms`
+//!   (the route key, `GET /helloworld/{name}`, never the path, which may carry a user's
+//!   identifier).
 //! - `UpdateFunctionCode` takes `S3Key` (a relative path searched in each `--code-dir` in turn,
 //!   or an absolute one inside one; `S3Bucket` is not looked at), resolved through symbolic links
 //!   and `..` before the check, and copies the file as `$LATEST`'s code (`Publish: true` also
 //!   publishes it). `ZipFile` and `ImageUri` are refused: the runner never runs bytes a request
 //!   carried, and without a `--code-dir` it takes code from nowhere.
 //! - Calls that run or change code (all but `GetAlias`, `ListVersionsByFunction`,
-//!   `GetDeployment`, `ListDeploymentTargets`, `GetDeploymentTarget`, `DescribeAlarms` and
+//!   `GetDeployment`, `ListDeployments`, `ListApplications`, `ListDeploymentGroups`,
+//!   `GetDeploymentGroup`, `ListDeploymentTargets`, `GetDeploymentTarget`, `DescribeAlarms` and
 //!   `/metrics`) are answered only to a loopback peer, whatever the binding: others get
 //!   `AccessDeniedException` (403).
 //!
 //! `CreateDeployment` takes a Lambda AppSpec in `revision.appSpecContent.content` (or
 //! `revision.string.content`), YAML or JSON: one `AWS::Lambda::Function` resource with `Name`,
 //! `Alias`, `CurrentVersion` and `TargetVersion`, and `Hooks` `BeforeAllowTraffic` /
-//! `AfterAllowTraffic`. Any application and group name is accepted; the alias must point at
-//! `CurrentVersion`, and one deployment of an alias runs at a time. It answers `d-XXXXXXXXX` and
-//! plays the type's schedule ([`codedeploy::schedule`]) in the background: `AllAtOnce`
-//! (`CodeDeployDefault.LambdaAllAtOnce`, the default) invokes the `BeforeAllowTraffic` hook
-//! asynchronously with `{"DeploymentId", "LifecycleEventHookExecutionId"}`, waits for that
-//! execution's `PutLifecycleEventHookExecutionStatus` (at most `--hook-timeout`), points the alias
-//! at the target version (`AllowTraffic`), then does the same with `AfterAllowTraffic`. A hook
-//! reporting `Failed` (`HOOK_EXECUTION_FAILURE`) or nothing in time (`TIMEOUT`) points the alias
-//! back at `CurrentVersion` and fails the deployment, the later events `Skipped`. The lifecycle
-//! events and `lambdaFunctionInfo` are in `GetDeploymentTarget`; the target id is
-//! `<function>:<alias>`. The canary and linear types are known and refused for now.
+//! `AfterAllowTraffic`. The alias must point at `CurrentVersion`, and one deployment of an alias
+//! runs at a time. It answers `d-XXXXXXXXX` and plays the type's schedule
+//! ([`codedeploy::schedule`]) in the background: the `BeforeAllowTraffic` hook is invoked
+//! asynchronously with `{"DeploymentId", "LifecycleEventHookExecutionId"}` and the deployment
+//! waits for that execution's `PutLifecycleEventHookExecutionStatus` (at most `--hook-timeout`);
+//! then the traffic moves (`AllowTraffic`): `AllAtOnce` (the default) points the alias at the
+//! target version; `Canary10Percent<N>Minutes` sends 10 % to it (`RoutingConfig` on the alias),
+//! waits N minutes and moves the rest; `Linear10PercentEvery<N>Minute(s)` adds 10 % every N
+//! minutes until all of it; then the `AfterAllowTraffic` hook. The runner logs each move
+//! (`deployment <id>: <function>:<alias> sends <P> % to version <V>`). `GetDeploymentTarget`'s
+//! `lambdaFunctionInfo.targetVersionWeight` is the share the target has (0 to 1), and its
+//! lifecycle events their progress.
+//!
+//! - **Deployment groups.** The runner knows one group per function with a
+//!   `DeploymentPreference` ([`codedeploy::groups`]): application
+//!   `redline-local-ServerlessDeploymentApplication`, group
+//!   `redline-local-<LogicalId>DeploymentGroup` (`redline-local-AuthFunctionDeploymentGroup`),
+//!   CloudFormation's names without their random suffix (`ListApplications` and
+//!   `ListDeploymentGroups` list them, so a caller can find a group by prefix on AWS and here
+//!   alike). `GetDeploymentGroup` shows its
+//!   `deploymentConfigName` (the preference's `Type`, `DeploymentType` as the runner's parameters
+//!   resolve it), its `alarmConfiguration` (the `Alarms`, each `!Ref` resolved to the alarm's
+//!   `AlarmName`), SAM's `autoRollbackConfiguration`, `BLUE_GREEN` / `WITH_TRAFFIC_CONTROL`, and
+//!   its last attempted and successful deployments. `CreateDeployment` with those names takes the
+//!   group's configuration unless it names one, and watches the group's alarms; any other
+//!   application and group name is accepted too, with no alarms.
+//! - **A minute** lasts what the caller asks: `x-redline-minute: <milliseconds>` on
+//!   `CreateDeployment` (10 to 3 600 000; default 60 000; anything else is
+//!   `InvalidInputException`). A runner-only extension: AWS knows no such header.
+//! - **Rollback alarms.** From the first shift on, right after each shift and every tenth of a
+//!   minute while waiting or running `AfterAllowTraffic`, the deployment asks a
+//!   [`codedeploy::watch::RollbackWatch`] about the group's alarms for the target version. An
+//!   alarm in ALARM stops the deployment (`Stopped`, `ALARM_ACTIVE`, the message naming the
+//!   alarm); an alarm that cannot be evaluated fails it (`Failed`, `ALARM_CONFIG`, the message
+//!   naming the alarm and why). The watch is [`alarms::Alarms`] (below).
+//! - **Rollback.** A hook reporting `Failed` (`HOOK_EXECUTION_FAILURE`) or nothing in time
+//!   (`TIMEOUT`), or an alarm, points the alias back at `CurrentVersion` with no weights,
+//!   `rollbackInfo.rollbackMessage` says so, pending events are `Skipped` and the one in progress
+//!   `Failed`. `StopDeployment` does the same at once (`Stopped`, `MANUAL_STOP`), unless
+//!   `autoRollbackEnabled` is `false`, which leaves the alias as it is; it answers
+//!   `{"status": "Succeeded", "statusMessage"}`; a deployment already over is
+//!   `DeploymentAlreadyCompletedException`.
+//! - `ListDeployments` lists newest first, all deployments or one application's group's (both
+//!   names or neither), filtered by `includeOnlyStatuses` and `createTimeRange`. Every list is
+//!   one page: `nextToken` is ignored and never answered.
 //!
 //! # Rollback alarms ([`alarms`])
 //!
@@ -225,7 +265,8 @@ impl Stack {
     /// Reads and resolves everything up front, so a bad template, an unresolved variable or a
     /// missing binary stops the runner before it serves anything.
     pub fn build(settings: &Settings, port: u16) -> Result<Stack, String> {
-        // The YAML once: the model reads it, and the rollback alarms are resources beside it.
+        // The YAML once: the model reads it, the deployment groups and the rollback alarms
+        // look up alarm resources.
         let text = std::fs::read_to_string(&settings.template)
             .map_err(|e| format!("cannot read {}: {e}", settings.template.display()))?;
         let root: serde_yaml_ng::Value =
@@ -243,6 +284,10 @@ impl Stack {
             account_id: "123456789012".into(),
             stack_name: "redline-local".into(),
         };
+        // Before anything that needs cleaning up: a type or alarm that does not resolve stops
+        // the runner here.
+        let groups =
+            codedeploy::groups::DeploymentGroups::from_template(&root, &template, &resolver)?;
         let names = template
             .functions
             .iter()
@@ -265,6 +310,7 @@ impl Stack {
             settings,
             port,
             template,
+            groups,
             resolver,
             files,
             metrics,
@@ -283,6 +329,7 @@ impl Stack {
         settings: &Settings,
         port: u16,
         template: Template,
+        groups: codedeploy::groups::DeploymentGroups,
         resolver: Resolver,
         files: EnvVarsFile,
         metrics: Arc<Metrics>,
@@ -358,6 +405,8 @@ impl Stack {
         let codedeploy = Arc::new(codedeploy::CodeDeploy::new(
             functions.clone(),
             settings.hook_timeout,
+            groups,
+            alarms.clone(),
         ));
         let cloudwatch = cloudwatch::CloudWatch {
             alarms,

@@ -416,11 +416,6 @@ async fn deployments_that_cannot_be_played_are_refused_with_codedeploys_errors()
         ("Resources: [".to_string(), None, "InvalidRevisionException"),
         (
             appspec_yaml("1", "2"),
-            Some("CodeDeployDefault.LambdaCanary10Percent5Minutes"),
-            "InvalidDeploymentConfigNameException",
-        ),
-        (
-            appspec_yaml("1", "2"),
             Some("CodeDeployDefault.LambdaSometimes"),
             "DeploymentConfigDoesNotExistException",
         ),

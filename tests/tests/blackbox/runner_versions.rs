@@ -341,7 +341,7 @@ async fn invoke_honours_qualifiers_in_every_spelling() {
             .unwrap_err();
         assert_eq!(error_code(&refused), code, "{function} {qualifier:?}");
     }
-    // UpdateAlias: weights are stored (not applied yet) and checked as Lambda checks them.
+    // UpdateAlias: weights are checked as Lambda checks them (runner_weights applies them).
     let weights = |version: &str, weight: f64| {
         aws_sdk_lambda::types::AliasRoutingConfiguration::builder()
             .additional_version_weights(version, weight)

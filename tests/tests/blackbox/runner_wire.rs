@@ -5,12 +5,16 @@
 //! output shape declares, each of the declared JSON type (timestamps as epoch seconds), and every
 //! required member; each error is one the operation declares, its body the error shape's.
 //! Then boto3 (a second SDK, botocore's own parsers) drives every operation once
-//! (`tests/fixtures/runner/boto3_drive.py`).
+//! (`tests/fixtures/runner/boto3_drive.py`). The traffic-shifting operations (`ListDeployments`,
+//! `ListApplications`, `ListDeploymentGroups`, `GetDeploymentGroup`, `StopDeployment`) are checked
+//! on the real template, whose groups the runner knows.
 
 use super::runner_versions::{
     deploy_runner, marked_bins, write_marked, Scratch, FUNCTION, PRE_HOOK,
 };
+use redline_tests::deploy::{self, STACK};
 use redline_tests::runner::{repo_root, Runner};
+use redline_tests::TestEnv;
 use serde_json::{json, Value};
 use std::io::Read;
 use std::path::PathBuf;
@@ -25,9 +29,14 @@ const LAMBDA: [&str; 6] = [
     "UpdateAlias",
     "UpdateFunctionCode",
 ];
-const CODEDEPLOY: [&str; 5] = [
+const CODEDEPLOY: [&str; 10] = [
     "CreateDeployment",
     "GetDeployment",
+    "ListDeployments",
+    "StopDeployment",
+    "ListApplications",
+    "ListDeploymentGroups",
+    "GetDeploymentGroup",
     "ListDeploymentTargets",
     "GetDeploymentTarget",
     "PutLifecycleEventHookExecutionStatus",
@@ -185,10 +194,14 @@ async fn call(
     path: &str,
     target: Option<String>,
     body: &Value,
+    headers: &[(&str, &str)],
 ) -> Answer {
     let client = reqwest::Client::new();
     let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
     let mut request = client.request(method.clone(), runner.invoke_url(path));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     if method != reqwest::Method::GET {
         request = request.body(body.to_string());
     }
@@ -245,7 +258,7 @@ async fn lambda(
     );
     assert_eq!(problems, Vec::<String>::new(), "the test's own request");
     let method = operation["http"]["method"].as_str().unwrap();
-    let answer = call(runner, method, &format!("{uri}{query}"), None, &input).await;
+    let answer = call(runner, method, &format!("{uri}{query}"), None, &input, &[]).await;
     let expected = operation["http"]["responseCode"].as_u64().unwrap_or(200) as u16;
     assert_eq!(answer.status, expected, "{name}: {}", answer.body);
     let output = operation["output"]["shape"].as_str().unwrap();
@@ -263,6 +276,17 @@ async fn lambda(
 
 /// A CodeDeploy operation: `POST /` with the model's target; the body checked.
 async fn codedeploy(runner: &Runner, model: &Model, name: &str, input: Value) -> Answer {
+    codedeploy_with(runner, model, name, input, &[]).await
+}
+
+/// As [`codedeploy`], with extra request headers (the runner's `x-redline-minute`).
+async fn codedeploy_with(
+    runner: &Runner,
+    model: &Model,
+    name: &str,
+    input: Value,
+    headers: &[(&str, &str)],
+) -> Answer {
     let operation = model.operation(name);
     assert_eq!(
         (
@@ -283,7 +307,7 @@ async fn codedeploy(runner: &Runner, model: &Model, name: &str, input: Value) ->
         &mut problems,
     );
     assert_eq!(problems, Vec::<String>::new(), "the test's own request");
-    let answer = call(runner, "POST", "/", Some(target), &input).await;
+    let answer = call(runner, "POST", "/", Some(target), &input, headers).await;
     if answer.status == 200 {
         model.check(
             operation["output"]["shape"].as_str().unwrap(),
@@ -465,6 +489,7 @@ async fn every_operation_matches_botocores_models() {
         &format!("/2015-03-31/functions/{FUNCTION}/aliases/live"),
         None,
         &json!({"RoutingConfig": {"AdditionalVersionWeights": {"2": 2.0}}}),
+        &[],
     )
     .await;
     declared_error(model, "UpdateAlias", &bad, "InvalidParameterValueException");
@@ -608,6 +633,7 @@ async fn lambda_error(
         &uri,
         None,
         &json!({}),
+        &[],
     )
     .await
 }
@@ -695,4 +721,189 @@ async fn boto3_drives_every_operation() {
             "live": "2",
         })
     );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn traffic_shifting_operations_match_botocores_model() {
+    let Some(model) = load("codedeploy", "2014-10-06") else {
+        eprintln!("skipped: botocore's models are not in .local/venv; run scripts/install-tools.sh (scripts/test.sh does)");
+        return;
+    };
+    let model = &model;
+    let env = TestEnv::new().await;
+    let runner = deploy::runner(&env, "GreeterFunction", "greeter", "");
+    let application = format!("{STACK}-ServerlessDeploymentApplication");
+    let applications = codedeploy(&runner, model, "ListApplications", json!({})).await;
+    assert_eq!(applications.body, json!({"applications": [application]}));
+    let groups = codedeploy(
+        &runner,
+        model,
+        "ListDeploymentGroups",
+        json!({"applicationName": application}),
+    )
+    .await;
+    // Every API function's, in the template's order; migrate, rotation and the hooks have none.
+    assert_eq!(
+        groups.body,
+        json!({"applicationName": application, "deploymentGroups": [
+            "redline-local-AuthFunctionDeploymentGroup",
+            "redline-local-UsersFunctionDeploymentGroup",
+            "redline-local-GreeterFunctionDeploymentGroup",
+            "redline-local-HealthFunctionDeploymentGroup",
+        ]})
+    );
+    let missing = codedeploy(
+        &runner,
+        model,
+        "ListDeploymentGroups",
+        json!({"applicationName": STACK}),
+    )
+    .await;
+    declared_error(
+        model,
+        "ListDeploymentGroups",
+        &missing,
+        "ApplicationDoesNotExistException",
+    );
+    let group = codedeploy(
+        &runner,
+        model,
+        "GetDeploymentGroup",
+        json!({"applicationName": application, "deploymentGroupName": format!("{STACK}-GreeterFunctionDeploymentGroup")}),
+    )
+    .await;
+    assert_eq!(group.status, 200, "{}", group.body);
+    let info = &group.body["deploymentGroupInfo"];
+    // The template's DeploymentType default, and its rollback alarms by their AlarmName.
+    assert_eq!(
+        info["deploymentConfigName"],
+        "CodeDeployDefault.LambdaCanary10Percent5Minutes"
+    );
+    assert_eq!(
+        info["alarmConfiguration"]["alarms"],
+        json!([
+            {"name": "redline-local-greeter-rollback-server-error-rate"},
+            {"name": "redline-local-greeter-rollback-latency-p99"},
+            {"name": "redline-local-greeter-rollback-invocation-errors"},
+        ])
+    );
+    assert_eq!(info["alarmConfiguration"]["enabled"], true);
+    assert_eq!(
+        info["deploymentStyle"],
+        json!({"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"})
+    );
+    assert_eq!(info["computePlatform"], "Lambda");
+    let unknown = codedeploy(
+        &runner,
+        model,
+        "GetDeploymentGroup",
+        json!({"applicationName": application, "deploymentGroupName": format!("{STACK}-MigrateFunctionDeploymentGroup")}),
+    )
+    .await;
+    declared_error(
+        model,
+        "GetDeploymentGroup",
+        &unknown,
+        "DeploymentGroupDoesNotExistException",
+    );
+
+    deploy::publish(&runner, "greeter").await;
+    let create = json!({
+        "applicationName": STACK,
+        "deploymentGroupName": "greeter",
+        "deploymentConfigName": "CodeDeployDefault.LambdaCanary10Percent30Minutes",
+        "revision": {"revisionType": "AppSpecContent", "appSpecContent": {"content": deploy::appspec("greeter")}},
+    });
+    let refused = codedeploy_with(
+        &runner,
+        model,
+        "CreateDeployment",
+        create.clone(),
+        &[("x-redline-minute", "0")],
+    )
+    .await;
+    assert_eq!(
+        (refused.status, refused.body["__type"].as_str()),
+        (400, Some("InvalidInputException"))
+    );
+    let created = codedeploy_with(
+        &runner,
+        model,
+        "CreateDeployment",
+        create,
+        &[("x-redline-minute", "300")],
+    )
+    .await;
+    assert_eq!(created.status, 200, "{}", created.body);
+    let id = created.body["deploymentId"].clone();
+    for input in [
+        json!({}),
+        json!({"applicationName": STACK, "deploymentGroupName": "greeter", "includeOnlyStatuses": ["Created", "InProgress"]}),
+    ] {
+        let listed = codedeploy(&runner, model, "ListDeployments", input.clone()).await;
+        assert_eq!(listed.status, 200, "{input}: {}", listed.body);
+        assert_eq!(listed.body, json!({"deployments": [id]}), "{input}");
+    }
+    let finished_only = codedeploy(
+        &runner,
+        model,
+        "ListDeployments",
+        json!({"includeOnlyStatuses": ["Succeeded", "Failed"]}),
+    )
+    .await;
+    assert_eq!(finished_only.body, json!({"deployments": []}));
+    let half = codedeploy(
+        &runner,
+        model,
+        "ListDeployments",
+        json!({"deploymentGroupName": "greeter"}),
+    )
+    .await;
+    declared_error(
+        model,
+        "ListDeployments",
+        &half,
+        "ApplicationNameRequiredException",
+    );
+    let stop = json!({"deploymentId": id, "autoRollbackEnabled": true});
+    let stopped = codedeploy(&runner, model, "StopDeployment", stop.clone()).await;
+    assert_eq!(
+        (stopped.status, &stopped.body["status"]),
+        (200, &json!("Succeeded")),
+        "{}",
+        stopped.body
+    );
+    let again = codedeploy(&runner, model, "StopDeployment", stop).await;
+    declared_error(
+        model,
+        "StopDeployment",
+        &again,
+        "DeploymentAlreadyCompletedException",
+    );
+    let info = codedeploy(&runner, model, "GetDeployment", json!({"deploymentId": id})).await;
+    assert_eq!(info.body["deploymentInfo"]["status"], "Stopped");
+    assert_eq!(
+        info.body["deploymentInfo"]["errorInformation"]["code"],
+        "MANUAL_STOP"
+    );
+    let target = codedeploy(
+        &runner,
+        model,
+        "GetDeploymentTarget",
+        json!({"deploymentId": id, "targetId": format!("{STACK}-greeter:live")}),
+    )
+    .await;
+    assert_eq!(
+        target.body["deploymentTarget"]["lambdaTarget"]["lambdaFunctionInfo"]
+            ["targetVersionWeight"],
+        0.0
+    );
+    let stopped_only = codedeploy(
+        &runner,
+        model,
+        "ListDeployments",
+        json!({"applicationName": STACK, "deploymentGroupName": "greeter", "includeOnlyStatuses": ["Stopped"]}),
+    )
+    .await;
+    assert_eq!(stopped_only.body, json!({"deployments": [id]}));
 }

@@ -2,11 +2,20 @@
 //! hook is invoked asynchronously with `{"DeploymentId", "LifecycleEventHookExecutionId"}` and
 //! the deployment waits (at most the hook timeout) for that execution's report through
 //! `PutLifecycleEventHookExecutionStatus`; then traffic moves as the type's schedule says; then
-//! the `AfterAllowTraffic` hook. A hook that reports `Failed`, or none in time, rolls the alias
-//! back to the current version and fails the deployment.
+//! the `AfterAllowTraffic` hook. From the first shift on, the deployment group's rollback alarms
+//! are asked through a [`RollbackWatch`] right after each shift and every tenth of a minute while
+//! it waits or the `AfterAllowTraffic` hook runs. A hook that reports `Failed` (or none in time),
+//! an alarm in ALARM, or one that cannot be evaluated rolls the alias back to the current version
+//! and ends the deployment; so does `StopDeployment`, at once.
+//!
+//! Every move of the alias happens under one lock and only while the deployment is in flight, so
+//! a stop and the flow never interleave their moves: whichever comes second sees the deployment
+//! over and leaves the alias alone.
 
 use super::appspec::AppSpec;
+use super::minute;
 use super::schedule::{DeploymentType, Step};
+use super::watch::{Question, RollbackWatch, Verdict};
 use crate::functions::{AliasUpdate, Function, Functions, Reference};
 use crate::output::say;
 use crate::pool::Caller;
@@ -15,8 +24,8 @@ use bytes::Bytes;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
-use tokio::sync::oneshot;
+use std::time::{Duration, SystemTime};
+use tokio::sync::{oneshot, Notify};
 
 /// The lifecycle events of a Lambda deployment, in order.
 pub const EVENTS: [&str; 3] = ["BeforeAllowTraffic", "AllowTraffic", "AfterAllowTraffic"];
@@ -30,6 +39,8 @@ pub enum Status {
     InProgress,
     Succeeded,
     Failed,
+    /// Stopped by `StopDeployment` or by an alarm in ALARM.
+    Stopped,
 }
 
 impl Status {
@@ -39,7 +50,21 @@ impl Status {
             Status::InProgress => "InProgress",
             Status::Succeeded => "Succeeded",
             Status::Failed => "Failed",
+            Status::Stopped => "Stopped",
         }
+    }
+
+    /// The deployment's status as `ListDeployments`' `includeOnlyStatuses` names it.
+    pub fn from_name(name: &str) -> Option<Status> {
+        [
+            Status::Created,
+            Status::InProgress,
+            Status::Succeeded,
+            Status::Failed,
+            Status::Stopped,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
     }
 }
 
@@ -89,6 +114,39 @@ pub struct Failure {
     pub message: String,
 }
 
+/// CodeDeploy's code for an alarm in ALARM; the deployment ends `Stopped`.
+pub const ALARM_ACTIVE: &str = "ALARM_ACTIVE";
+/// CodeDeploy's code for alarms it cannot poll; the deployment ends `Failed`.
+pub const ALARM_CONFIG: &str = "ALARM_CONFIG";
+/// A `StopDeployment`; the deployment ends `Stopped`.
+pub const MANUAL_STOP: &str = "MANUAL_STOP";
+
+impl Failure {
+    /// The status a deployment ends with: stopped by an alarm or a request, else failed.
+    pub fn ends(&self) -> Status {
+        match self.code {
+            ALARM_ACTIVE | MANUAL_STOP => Status::Stopped,
+            _ => Status::Failed,
+        }
+    }
+
+    /// What the rollback alarms' verdict means for the deployment (`None`: carry on).
+    pub fn of_verdict(verdict: Verdict) -> Option<Failure> {
+        match verdict {
+            Verdict::Quiet => None,
+            // CodeDeploy's own wording, with the alarm's name.
+            Verdict::Alarm(alarm) => Some(Failure {
+                code: ALARM_ACTIVE,
+                message: format!("One or more alarms have been activated according to the Amazon CloudWatch metrics you selected, and the affected deployments have been stopped. Activated alarms: <{alarm}>"),
+            }),
+            Verdict::Unevaluable { alarm, reason } => Some(Failure {
+                code: ALARM_CONFIG,
+                message: format!("The rollback alarm {alarm} cannot be evaluated on the local runner: {reason}"),
+            }),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Progress {
     pub status: Status,
@@ -109,7 +167,7 @@ impl Progress {
             Status::Created => EventStatus::Pending,
             Status::InProgress => EventStatus::InProgress,
             Status::Succeeded => EventStatus::Succeeded,
-            Status::Failed => EventStatus::Failed,
+            Status::Failed | Status::Stopped => EventStatus::Failed,
         }
     }
 }
@@ -127,8 +185,12 @@ pub enum ReportRefused {
     AlreadyCompleted,
 }
 
-pub struct Deployment {
-    pub id: String,
+/// Why a stop was refused: the deployment is over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyCompleted(pub Status);
+
+/// What a `CreateDeployment` asked for, checked.
+pub struct Request {
     pub application: String,
     pub group: Option<String>,
     pub config_name: String,
@@ -138,10 +200,39 @@ pub struct Deployment {
     pub revision_type: String,
     pub content: String,
     pub appspec: AppSpec,
+}
+
+/// What the deployment watches while traffic is shifted, and how long its minute lasts.
+pub struct Watching {
+    /// The deployment group's rollback alarms (none outside the template's groups).
+    pub alarms: Vec<String>,
+    pub minute: Duration,
+    pub watch: Arc<dyn RollbackWatch>,
+}
+
+pub struct Deployment {
+    pub id: String,
+    pub application: String,
+    pub group: Option<String>,
+    pub config_name: String,
+    pub kind: DeploymentType,
+    pub description: Option<String>,
+    pub revision_type: String,
+    pub content: String,
+    pub appspec: AppSpec,
     pub function: Arc<Function>,
     pub created: f64,
+    pub alarms: Vec<String>,
+    pub minute: Duration,
+    watch: Arc<dyn RollbackWatch>,
+    /// When it was created: the alarms judge only what the version did since.
+    since: SystemTime,
     progress: Mutex<Progress>,
     executions: Mutex<Vec<Execution>>,
+    /// Held across every move of the alias and the end of the deployment.
+    moving: Mutex<()>,
+    /// Wakes the flow when `StopDeployment` has ended the deployment.
+    stopped: Notify,
 }
 
 pub fn now_s() -> f64 {
@@ -149,31 +240,24 @@ pub fn now_s() -> f64 {
 }
 
 impl Deployment {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        application: String,
-        group: Option<String>,
-        config_name: String,
-        kind: DeploymentType,
-        description: Option<String>,
-        revision_type: String,
-        content: String,
-        appspec: AppSpec,
-        function: Arc<Function>,
-    ) -> Deployment {
+    pub fn new(request: Request, function: Arc<Function>, watching: Watching) -> Deployment {
         let created = now_s();
         Deployment {
             id: format!("d-{}", crate::ids::hex(9).to_uppercase()),
-            application,
-            group,
-            config_name,
-            kind,
-            description,
-            revision_type,
-            content,
-            appspec,
+            application: request.application,
+            group: request.group,
+            config_name: request.config_name,
+            kind: request.kind,
+            description: request.description,
+            revision_type: request.revision_type,
+            content: request.content,
+            appspec: request.appspec,
             function,
             created,
+            alarms: watching.alarms,
+            minute: watching.minute,
+            watch: watching.watch,
+            since: SystemTime::now(),
             progress: Mutex::new(Progress {
                 status: Status::Created,
                 start: None,
@@ -194,6 +278,8 @@ impl Deployment {
                 rollback_message: None,
             }),
             executions: Mutex::new(Vec::new()),
+            moving: Mutex::new(()),
+            stopped: Notify::new(),
         }
     }
 
@@ -248,42 +334,34 @@ impl Deployment {
             .map_err(|_| ReportRefused::AlreadyCompleted)
     }
 
-    /// Plays the type's steps; on a failure, rolls back.
+    /// Plays the type's steps; on a failure, rolls back. Returns at once when `StopDeployment`
+    /// ended the deployment.
     pub async fn play(self: Arc<Self>, functions: Arc<Functions>, hook_timeout: Duration) {
         {
             let mut progress = self.lock();
+            if progress.status != Status::Created {
+                return;
+            }
             progress.status = Status::InProgress;
             progress.start = Some(now_s());
         }
         say(&format!(
-            "deployment {}: {} {} → {} ({})",
+            "deployment {}: {} {} → {} ({}, a minute lasts {} ms)",
             self.id,
             self.target_id(),
             self.appspec.current_version,
             self.appspec.target_version,
-            self.config_name
+            self.config_name,
+            self.minute.as_millis()
         ));
-        let steps = self.kind.steps().unwrap_or_default();
-        let mut outcome = Ok(());
-        for step in steps {
-            outcome = match step {
-                Step::BeforeAllowTraffic => {
-                    let hook = self.appspec.before_allow_traffic.clone();
-                    self.hook(BEFORE, hook, &functions, hook_timeout).await
-                }
-                Step::AfterAllowTraffic => {
-                    let hook = self.appspec.after_allow_traffic.clone();
-                    self.hook(AFTER, hook, &functions, hook_timeout).await
-                }
-                Step::Shift(weight) => self.shift(weight),
-                Step::Wait(duration) => {
-                    tokio::time::sleep(duration).await;
-                    Ok(())
-                }
-            };
-            if outcome.is_err() {
-                break;
-            }
+        let outcome = tokio::select! {
+            biased;
+            _ = self.stopped.notified() => return,
+            outcome = self.run(&functions, hook_timeout) => outcome,
+        };
+        let _moving = self.moving();
+        if !self.in_flight() {
+            return;
         }
         match outcome {
             Ok(()) => {
@@ -293,13 +371,100 @@ impl Deployment {
                 progress.updated = now_s();
                 say(&format!("deployment {}: Succeeded", self.id));
             }
-            Err(failure) => self.roll_back(failure),
+            Err(failure) => self.conclude(failure, true),
         }
+    }
+
+    async fn run(&self, functions: &Functions, hook_timeout: Duration) -> Result<(), Failure> {
+        for step in self.kind.steps() {
+            match step {
+                Step::BeforeAllowTraffic => {
+                    let hook = self.appspec.before_allow_traffic.clone();
+                    self.hook(BEFORE, hook, functions, hook_timeout).await?;
+                }
+                Step::Shift(weight) => {
+                    self.shift(weight)?;
+                    self.check_alarms().await?;
+                }
+                Step::Wait { minutes } => {
+                    tokio::select! {
+                        _ = tokio::time::sleep(self.minute * minutes) => {}
+                        failure = self.watch_alarms() => return Err(failure),
+                    }
+                }
+                Step::AfterAllowTraffic => {
+                    let hook = self.appspec.after_allow_traffic.clone();
+                    tokio::select! {
+                        outcome = self.hook(AFTER, hook, functions, hook_timeout) => outcome?,
+                        failure = self.watch_alarms() => return Err(failure),
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Asks the rollback alarms every tenth of a minute; returns only with a reason to roll
+    /// back (the caller races it against a wait or a hook).
+    async fn watch_alarms(&self) -> Failure {
+        loop {
+            if let Err(failure) = self.check_alarms().await {
+                return failure;
+            }
+            tokio::time::sleep(minute::poll(self.minute)).await;
+        }
+    }
+
+    /// One question to the rollback alarms. A group without alarms has nothing to ask. The
+    /// watch may read metrics under locks: it runs off the async threads.
+    async fn check_alarms(&self) -> Result<(), Failure> {
+        if self.alarms.is_empty() {
+            return Ok(());
+        }
+        let watch = self.watch.clone();
+        let (function, version) = (
+            self.function.template.logical_id.clone(),
+            self.appspec.target_version.clone(),
+        );
+        let (alarms, since, minute) = (self.alarms.clone(), self.since, self.minute);
+        let verdict = tokio::task::spawn_blocking(move || {
+            watch.check(&Question {
+                function: &function,
+                version: &version,
+                alarms: &alarms,
+                since,
+                minute,
+            })
+        })
+        .await
+        .unwrap_or_else(|_| Verdict::Unevaluable {
+            alarm: self.alarms.join(", "),
+            reason: "the alarm evaluator failed".into(),
+        });
+        match Failure::of_verdict(verdict) {
+            None => Ok(()),
+            Some(failure) => {
+                say(&format!("deployment {}: {}", self.id, failure.message));
+                Err(failure)
+            }
+        }
+    }
+
+    fn moving(&self) -> MutexGuard<'_, ()> {
+        self.moving.lock().expect("not poisoned")
     }
 
     /// Moves `weight` of the alias's traffic to the target version; all of it points the alias
     /// at the target.
     fn shift(&self, weight: f64) -> Result<(), Failure> {
+        let _moving = self.moving();
+        if self.lock().status != Status::InProgress {
+            // Stopped meanwhile: the stop moved the alias back, and the flow ends.
+            return Err(Failure {
+                code: MANUAL_STOP,
+                message: "The deployment was stopped.".into(),
+            });
+        }
         if self.lock().events[ALLOW].status == EventStatus::Pending {
             self.event(ALLOW, EventStatus::InProgress, None);
         }
@@ -321,7 +486,18 @@ impl Deployment {
         };
         match self.function.update_alias(&self.appspec.alias, update) {
             Ok(_) => {
-                self.lock().weight = weight.min(1.0);
+                {
+                    let mut progress = self.lock();
+                    progress.weight = weight.min(1.0);
+                    progress.updated = now_s();
+                }
+                say(&format!(
+                    "deployment {}: {} sends {} % to version {}",
+                    self.id,
+                    self.target_id(),
+                    (weight.min(1.0) * 100.0).round(),
+                    self.appspec.target_version
+                ));
                 if weight >= 1.0 {
                     self.event(ALLOW, EventStatus::Succeeded, None);
                 }
@@ -336,6 +512,24 @@ impl Deployment {
                 })
             }
         }
+    }
+
+    /// `StopDeployment`: ends the deployment now, `Stopped`, with the alias back on the current
+    /// version when `roll_back`, else left where it is.
+    pub fn stop(&self, roll_back: bool) -> Result<(), AlreadyCompleted> {
+        let _moving = self.moving();
+        let status = self.lock().status;
+        if !matches!(status, Status::Created | Status::InProgress) {
+            return Err(AlreadyCompleted(status));
+        }
+        let failure = Failure {
+            code: MANUAL_STOP,
+            message: "The deployment was stopped by a StopDeployment request.".into(),
+        };
+        self.conclude(failure, roll_back);
+        // One permit, kept until the flow awaits it.
+        self.stopped.notify_one();
+        Ok(())
     }
 
     /// Invokes a hook (asynchronously, as CodeDeploy does) and waits for its report.
@@ -423,42 +617,57 @@ impl Deployment {
         }
     }
 
-    /// Points the alias back at the current version, weights cleared, and fails the deployment.
-    fn roll_back(&self, failure: Failure) {
-        let update = AliasUpdate {
-            version: Some(self.appspec.current_version.clone()),
-            weights: Some(BTreeMap::new()),
-            ..AliasUpdate::default()
+    /// Ends the deployment as `failure` says (the caller holds `moving`): the alias back on the
+    /// current version, weights cleared, when `restore`; events still pending skipped, one in
+    /// progress failed.
+    fn conclude(&self, failure: Failure, restore: bool) {
+        let rolled_back = restore && {
+            let update = AliasUpdate {
+                version: Some(self.appspec.current_version.clone()),
+                weights: Some(BTreeMap::new()),
+                ..AliasUpdate::default()
+            };
+            self.function
+                .update_alias(&self.appspec.alias, update)
+                .is_ok()
         };
-        let rolled_back = self
-            .function
-            .update_alias(&self.appspec.alias, update)
-            .is_ok();
         let mut progress = self.lock();
         let now = now_s();
         for event in progress.events.iter_mut() {
-            if event.status == EventStatus::Pending {
-                event.status = EventStatus::Skipped;
+            match event.status {
+                EventStatus::Pending => event.status = EventStatus::Skipped,
+                EventStatus::InProgress => {
+                    event.status = EventStatus::Failed;
+                    event.end = Some(now);
+                    event.message = Some(failure.message.clone());
+                }
+                _ => {}
             }
         }
-        progress.status = Status::Failed;
+        progress.status = failure.ends();
         progress.complete = Some(now);
         progress.updated = now;
-        progress.weight = 0.0;
-        progress.rollback_message = Some(if rolled_back {
-            format!(
-                "Rolled back: {} points to version {} again.",
-                self.appspec.alias, self.appspec.current_version
-            )
-        } else {
-            "The rollback could not move the alias.".into()
-        });
+        progress.rollback_message = match (restore, rolled_back) {
+            (true, true) => {
+                progress.weight = 0.0;
+                Some(format!(
+                    "Rolled back: {} points to version {} again.",
+                    self.appspec.alias, self.appspec.current_version
+                ))
+            }
+            (true, false) => Some("The rollback could not move the alias.".into()),
+            (false, _) => None,
+        };
         say(&format!(
-            "deployment {}: Failed ({}: {}); {}",
+            "deployment {}: {} ({}: {}); {}",
             self.id,
+            progress.status.as_str(),
             failure.code,
             failure.message,
-            progress.rollback_message.as_deref().unwrap_or_default()
+            progress
+                .rollback_message
+                .as_deref()
+                .unwrap_or("the alias is left as it is")
         ));
         progress.error = Some(failure);
     }

@@ -1,26 +1,36 @@
 //! CodeDeploy on the invoke port, in its own protocol (awsJson1.1: `POST /` with
-//! `X-Amz-Target: CodeDeploy_20141006.<Operation>`): `CreateDeployment` with a Lambda AppSpec,
-//! `GetDeployment`, `ListDeploymentTargets`, `GetDeploymentTarget` and
-//! `PutLifecycleEventHookExecutionStatus`, enough for the traffic hooks. Any application and
-//! deployment group name is accepted. Layout: [`appspec`] reads the AppSpec, [`schedule`] says
-//! which steps a deployment type plays, [`deployment`] plays them; this file is the wire, and
-//! [`error`] the one place a refusal becomes CodeDeploy's error.
+//! `X-Amz-Target: CodeDeploy_20141006.<Operation>`): `CreateDeployment` with a Lambda AppSpec
+//! (every Lambda deployment type), `GetDeployment`, `ListDeployments`, `StopDeployment`,
+//! `ListApplications`, `ListDeploymentGroups`, `GetDeploymentGroup`, `ListDeploymentTargets`,
+//! `GetDeploymentTarget` and `PutLifecycleEventHookExecutionStatus`. The template's deployment groups ([`groups`]) are
+//! known by name and bring their configuration and rollback alarms; any other application and
+//! group name is accepted too, without alarms. Layout: [`appspec`] reads the AppSpec,
+//! [`schedule`] says which steps a deployment type plays, [`minute`] how long its minutes last,
+//! [`deployment`] plays them and asks [`watch`] about the alarms; this file is the operations
+//! that create and drive deployments, `history` those that list them, [`wire`] their output
+//! shapes, and [`error`] the one place a refusal becomes CodeDeploy's error.
 
 pub mod appspec;
 pub mod deployment;
+pub mod groups;
+mod history;
 pub mod in_flight;
+pub mod minute;
 pub mod schedule;
 pub mod watch;
+pub mod wire;
 
 use crate::functions::Functions;
 use crate::http::{HttpRequest, HttpResponse};
 use appspec::AppSpec;
 use bytes::Bytes;
-use deployment::{Deployment, HookStatus, ReportRefused, EVENTS};
+use deployment::{Deployment, HookStatus, ReportRefused, Request, Watching};
+use groups::DeploymentGroups;
 use schedule::{DeploymentType, DEFAULT_CONFIG};
 use serde_json::{json, Map, Value};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use watch::RollbackWatch;
 
 pub const TARGET_PREFIX: &str = "CodeDeploy_20141006.";
 const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
@@ -39,7 +49,13 @@ pub fn operation(request: &HttpRequest) -> Option<String> {
 pub fn changes(operation: &str) -> bool {
     !matches!(
         operation,
-        "GetDeployment" | "ListDeploymentTargets" | "GetDeploymentTarget"
+        "GetDeployment"
+            | "ListDeployments"
+            | "GetDeploymentGroup"
+            | "ListApplications"
+            | "ListDeploymentGroups"
+            | "ListDeploymentTargets"
+            | "GetDeploymentTarget"
     )
 }
 
@@ -97,19 +113,36 @@ pub struct CodeDeploy {
     functions: Arc<Functions>,
     /// How long a hook has to report (CodeDeploy's is an hour).
     hook_timeout: Duration,
+    groups: DeploymentGroups,
+    /// Asked about a deployment group's alarms while its deployments shift traffic.
+    watch: Arc<dyn RollbackWatch>,
+    /// Oldest first.
     deployments: Mutex<Vec<Arc<Deployment>>>,
 }
 
 impl CodeDeploy {
-    pub fn new(functions: Arc<Functions>, hook_timeout: Duration) -> Self {
+    pub fn new(
+        functions: Arc<Functions>,
+        hook_timeout: Duration,
+        groups: DeploymentGroups,
+        watch: Arc<dyn RollbackWatch>,
+    ) -> Self {
         CodeDeploy {
             functions,
             hook_timeout,
+            groups,
+            watch,
             deployments: Mutex::new(Vec::new()),
         }
     }
 
-    pub fn serve(&self, operation: &str, body: &Bytes) -> HttpResponse {
+    /// One awsJson1.1 call; `headers` carry the runner's own `x-redline-minute`.
+    pub fn serve(
+        &self,
+        operation: &str,
+        headers: &[(String, String)],
+        body: &Bytes,
+    ) -> HttpResponse {
         let input =
             match serde_json::from_slice::<Value>(if body.is_empty() { b"{}" } else { body }) {
                 Ok(Value::Object(map)) => map,
@@ -121,8 +154,13 @@ impl CodeDeploy {
                 }
             };
         let answer = match operation {
-            "CreateDeployment" => self.create(&input),
+            "CreateDeployment" => self.create(&input, headers),
             "GetDeployment" => self.get(&input),
+            "ListDeployments" => self.list(&input),
+            "StopDeployment" => self.stop(&input),
+            "GetDeploymentGroup" => self.get_group(&input),
+            "ListApplications" => self.list_applications(),
+            "ListDeploymentGroups" => self.list_groups(&input),
             "ListDeploymentTargets" => self.list_targets(&input),
             "GetDeploymentTarget" => self.get_target(&input),
             "PutLifecycleEventHookExecutionStatus" => self.put_hook_status(&input),
@@ -135,6 +173,10 @@ impl CodeDeploy {
             Ok(body) => ok(body),
             Err(failure) => error(failure),
         }
+    }
+
+    fn all(&self) -> Vec<Arc<Deployment>> {
+        self.deployments.lock().expect("not poisoned").clone()
     }
 
     fn deployment(&self, input: &Map<String, Value>) -> Result<Arc<Deployment>, DeployError> {
@@ -160,27 +202,34 @@ impl CodeDeploy {
 
     /// `CreateDeployment`: checks the AppSpec against the functions (the alias must point at
     /// `CurrentVersion`, both versions must exist), then plays the deployment in the background.
-    fn create(&self, input: &Map<String, Value>) -> Result<Value, DeployError> {
+    /// `CreateDeployment`: a group of the template brings its configuration (unless the call
+    /// names one) and its alarms; `x-redline-minute` sets the minute.
+    fn create(
+        &self,
+        input: &Map<String, Value>,
+        headers: &[(String, String)],
+    ) -> Result<Value, DeployError> {
         let application = string(input, "applicationName").ok_or_else(|| {
             refuse(
                 "ApplicationNameRequiredException",
                 "The minimum number of required application names was not specified.",
             )
         })?;
-        let config_name =
-            string(input, "deploymentConfigName").unwrap_or_else(|| DEFAULT_CONFIG.to_string());
+        let group_name = string(input, "deploymentGroupName");
+        let group = group_name
+            .as_deref()
+            .and_then(|name| self.groups.find(&application, name));
+        let minute = minute::parse(redline_events::request::header(headers, minute::HEADER))
+            .map_err(|message| refuse("InvalidInputException", message))?;
+        let config_name = string(input, "deploymentConfigName")
+            .or_else(|| group.map(|g| g.config_name.clone()))
+            .unwrap_or_else(|| DEFAULT_CONFIG.to_string());
         let kind = DeploymentType::from_config_name(&config_name).ok_or_else(|| {
             refuse(
                 "DeploymentConfigDoesNotExistException",
                 format!("The deployment configuration {config_name} does not exist."),
             )
         })?;
-        if kind.steps().is_none() {
-            return Err(refuse(
-                "InvalidDeploymentConfigNameException",
-                format!("The local runner plays only CodeDeployDefault.LambdaAllAtOnce so far, not {config_name}."),
-            ));
-        }
         let revision = input
             .get("revision")
             .and_then(Value::as_object)
@@ -255,17 +304,22 @@ impl CodeDeploy {
                 ),
             ));
         }
-        let deployment = Arc::new(Deployment::new(
+        let request = Request {
             application,
-            string(input, "deploymentGroupName"),
+            group: group_name,
             config_name,
             kind,
-            string(input, "description"),
+            description: string(input, "description"),
             revision_type,
             content,
             appspec,
-            function,
-        ));
+        };
+        let watching = Watching {
+            alarms: group.map(|g| g.alarms.clone()).unwrap_or_default(),
+            minute,
+            watch: self.watch.clone(),
+        };
+        let deployment = Arc::new(Deployment::new(request, function, watching));
         {
             let mut deployments = self.deployments.lock().expect("not poisoned");
             let busy = deployments
@@ -292,7 +346,37 @@ impl CodeDeploy {
 
     fn get(&self, input: &Map<String, Value>) -> Result<Value, DeployError> {
         let deployment = self.deployment(input)?;
-        Ok(json!({"deploymentInfo": deployment_info(&deployment)}))
+        Ok(json!({"deploymentInfo": wire::deployment_info(&deployment)}))
+    }
+
+    /// `StopDeployment`: ends the deployment now. `autoRollbackEnabled` absent rolls back, as
+    /// SAM's groups (`DEPLOYMENT_STOP_ON_REQUEST`) do; `false` leaves the alias where it is.
+    fn stop(&self, input: &Map<String, Value>) -> Result<Value, DeployError> {
+        let deployment = self.deployment(input)?;
+        let roll_back = input
+            .get("autoRollbackEnabled")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
+        deployment.stop(roll_back).map_err(|completed| {
+            refuse(
+                "DeploymentAlreadyCompletedException",
+                format!(
+                    "The deployment {} is already completed ({}).",
+                    deployment.id,
+                    completed.0.as_str()
+                ),
+            )
+        })?;
+        let message = if roll_back {
+            format!(
+                "Stopped; {} points to version {} again.",
+                deployment.target_id(),
+                deployment.appspec.current_version
+            )
+        } else {
+            format!("Stopped; {} is left as it was.", deployment.target_id())
+        };
+        Ok(json!({"status": "Succeeded", "statusMessage": message}))
     }
 
     fn list_targets(&self, input: &Map<String, Value>) -> Result<Value, DeployError> {
@@ -316,7 +400,7 @@ impl CodeDeploy {
         }
         Ok(json!({"deploymentTarget": {
             "deploymentTargetType": "LambdaTarget",
-            "lambdaTarget": lambda_target(&deployment),
+            "lambdaTarget": wire::lambda_target(&deployment),
         }}))
     }
 
@@ -361,156 +445,5 @@ impl CodeDeploy {
     }
 }
 
-/// `DeploymentInfo`, timestamps in epoch seconds as awsJson1.1 writes them.
-fn deployment_info(deployment: &Deployment) -> Value {
-    let progress = deployment.progress();
-    let mut info = json!({
-        "applicationName": deployment.application,
-        "deploymentConfigName": deployment.config_name,
-        "deploymentId": deployment.id,
-        "revision": revision(deployment),
-        "status": progress.status.as_str(),
-        "createTime": deployment.created,
-        "creator": "user",
-        "deploymentOverview": overview(progress.target_status().as_str()),
-        "deploymentStyle": {"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
-        "computePlatform": "Lambda",
-        "deploymentStatusMessages": [],
-    });
-    let optional = [
-        (
-            "deploymentGroupName",
-            deployment.group.as_ref().map(|g| json!(g)),
-        ),
-        (
-            "description",
-            deployment.description.as_ref().map(|d| json!(d)),
-        ),
-        ("startTime", progress.start.map(|t| json!(t))),
-        ("completeTime", progress.complete.map(|t| json!(t))),
-        (
-            "errorInformation",
-            progress
-                .error
-                .as_ref()
-                .map(|e| json!({"code": e.code, "message": e.message})),
-        ),
-        (
-            "rollbackInfo",
-            progress
-                .rollback_message
-                .as_ref()
-                .map(|m| json!({"rollbackMessage": m})),
-        ),
-    ];
-    for (key, value) in optional {
-        if let Some(value) = value {
-            info[key] = value;
-        }
-    }
-    info
-}
-
-fn revision(deployment: &Deployment) -> Value {
-    let member = if deployment.revision_type == "String" {
-        "string"
-    } else {
-        "appSpecContent"
-    };
-    json!({
-        "revisionType": deployment.revision_type,
-        member: {"content": deployment.content},
-    })
-}
-
-/// `DeploymentOverview` of the one target in `status`.
-fn overview(status: &str) -> Value {
-    let mut overview = json!({"Pending": 0, "InProgress": 0, "Succeeded": 0, "Failed": 0, "Skipped": 0, "Ready": 0});
-    overview[status] = json!(1);
-    overview
-}
-
-fn lambda_target(deployment: &Deployment) -> Value {
-    let progress = deployment.progress();
-    let events: Vec<Value> = progress
-        .events
-        .iter()
-        .map(|event| {
-            let mut value =
-                json!({"lifecycleEventName": event.name, "status": event.status.as_str()});
-            if let Some(start) = event.start {
-                value["startTime"] = json!(start);
-            }
-            if let Some(end) = event.end {
-                value["endTime"] = json!(end);
-            }
-            if let Some(message) = &event.message {
-                value["diagnostics"] = json!({"errorCode": "ScriptFailed", "message": message});
-            }
-            value
-        })
-        .collect();
-    debug_assert_eq!(events.len(), EVENTS.len());
-    let function = &deployment.function;
-    json!({
-        "deploymentId": deployment.id,
-        "targetId": deployment.target_id(),
-        "targetArn": format!("{}:{}", function.arn(), deployment.appspec.alias),
-        "status": progress.target_status().as_str(),
-        "lastUpdatedAt": progress.updated,
-        "lifecycleEvents": events,
-        "lambdaFunctionInfo": {
-            "functionName": function.name(),
-            "functionAlias": deployment.appspec.alias,
-            "currentVersion": deployment.appspec.current_version,
-            "targetVersion": deployment.appspec.target_version,
-            "targetVersionWeight": progress.weight,
-        },
-    })
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn request(method: &str, path: &str, target: Option<&str>) -> HttpRequest {
-        HttpRequest {
-            method: method.into(),
-            path: path.into(),
-            query: String::new(),
-            headers: target
-                .map(|t| vec![("x-amz-target".to_string(), t.to_string())])
-                .unwrap_or_default(),
-            body: Bytes::new(),
-            source_ip: "127.0.0.1".into(),
-        }
-    }
-
-    #[test]
-    fn operations_are_told_by_the_target_header_on_post_slash() {
-        let target = Some("CodeDeploy_20141006.GetDeployment");
-        assert_eq!(
-            operation(&request("POST", "/", target)).as_deref(),
-            Some("GetDeployment")
-        );
-        assert_eq!(operation(&request("GET", "/", target)), None);
-        assert_eq!(operation(&request("POST", "/x", target)), None);
-        assert_eq!(
-            operation(&request("POST", "/", Some("Lambda.Invoke"))),
-            None
-        );
-        assert!(changes("CreateDeployment") && changes("PutLifecycleEventHookExecutionStatus"));
-        assert!(!changes("GetDeploymentTarget"));
-    }
-
-    #[test]
-    fn errors_name_their_type_in_the_body_and_the_header() {
-        let response = error(refuse("DeploymentDoesNotExistException", "no"));
-        assert_eq!(response.status, 400);
-        let body: Value = serde_json::from_slice(&response.body).unwrap();
-        assert_eq!(body["__type"], "DeploymentDoesNotExistException");
-        assert!(response
-            .headers
-            .contains(&("content-type".into(), CONTENT_TYPE.into())));
-    }
-}
+mod tests;
