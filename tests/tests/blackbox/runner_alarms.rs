@@ -4,7 +4,7 @@
 //! as `redline-ops` reads them (`AlarmNamePrefix`, `AlarmNames`, `StateValue`), and a function
 //! version answering 5xx, slowly, or crashing, with a 300 ms minute, seen going to ALARM on the
 //! alarm that watches it while the others stay OK, and an alarm the runner cannot evaluate shown
-//! with its reason, never skipped.
+//! with its reason, never skipped; then boto3 (botocore's own CBOR parser) reads the same.
 
 use super::runner_wire::{load, Model};
 use aws_sdk_cloudwatch::types::{MetricAlarm, StateValue};
@@ -387,4 +387,41 @@ async fn a_version_answering_5xx_slowly_or_crashing_trips_the_alarm_that_watches
     for alarm in alarming.metric_alarms() {
         assert_eq!(alarm.state_value(), Some(&StateValue::Alarm), "{alarm:#?}");
     }
+
+    // A second SDK, with botocore's own CBOR parser, reads the same.
+    let python = repo_root().join(".local/venv/bin/python");
+    if !python.is_file() {
+        eprintln!("boto3 part skipped: no .local/venv; run scripts/install-tools.sh");
+        return;
+    }
+    let output = tokio::process::Command::new(python)
+        .arg(repo_root().join("tests/fixtures/runner/boto3_alarms.py"))
+        .args([runner.endpoint().as_str(), prefix])
+        .env("AWS_CONFIG_FILE", "/dev/null")
+        .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = serde_json::from_str(stdout.trim()).unwrap();
+    assert_eq!(seen["protocol"], "smithy-rpc-v2-cbor");
+    assert_eq!(seen["bad_token"], "InvalidNextToken");
+    assert_eq!(
+        seen["alarms"][gateway],
+        json!(["INSUFFICIENT_DATA", "EVALUATION_ERROR", 0.0])
+    );
+    assert_eq!(seen["alarms"][errors][0], "ALARM", "{seen}");
+    assert_eq!(seen["alarms"][rate][2], 5.0);
+    assert!(
+        seen["alarming"]
+            .as_array()
+            .unwrap()
+            .contains(&json!(errors)),
+        "{seen}"
+    );
 }

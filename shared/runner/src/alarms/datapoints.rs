@@ -19,6 +19,10 @@ use std::time::Duration;
 /// the runner past a few megabytes per series.
 pub const MAX_PER_SERIES: usize = 50_000;
 
+/// Every this many records, the whole store is pruned, so that series nobody writes any more
+/// (an old version's) go even when nothing is evaluated.
+const PRUNE_EVERY: u64 = 4096;
+
 /// A metric as CloudWatch names it: dimensions sorted by name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SeriesKey {
@@ -76,6 +80,7 @@ pub struct Datapoints {
     /// The longest minute any evaluation used so far, in milliseconds.
     longest_minute_ms: AtomicU64,
     series: Mutex<HashMap<SeriesKey, VecDeque<Datapoint>>>,
+    records: AtomicU64,
 }
 
 impl Datapoints {
@@ -85,6 +90,7 @@ impl Datapoints {
             horizon_minutes: horizon_minutes.max(1),
             longest_minute_ms: AtomicU64::new(minute.as_millis() as u64),
             series: Mutex::new(HashMap::new()),
+            records: AtomicU64::new(0),
         }
     }
 
@@ -106,11 +112,17 @@ impl Datapoints {
             return;
         }
         let cutoff = at_ms.saturating_sub(self.horizon().as_millis() as u64);
-        let mut series = self.series.lock().expect("not poisoned");
-        let points = series.entry(key).or_default();
-        points.extend(values.iter().map(|v| (at_ms, *v)));
-        while points.len() > MAX_PER_SERIES || points.front().is_some_and(|(t, _)| *t < cutoff) {
-            points.pop_front();
+        {
+            let mut series = self.series.lock().expect("not poisoned");
+            let points = series.entry(key).or_default();
+            points.extend(values.iter().map(|v| (at_ms, *v)));
+            while points.len() > MAX_PER_SERIES || points.front().is_some_and(|(t, _)| *t < cutoff)
+            {
+                points.pop_front();
+            }
+        }
+        if self.records.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.prune(at_ms);
         }
     }
 

@@ -1,162 +1,22 @@
-//! CloudWatch's `DescribeAlarms` on the invoke port, in the protocol the current AWS SDKs speak
-//! to CloudWatch: Smithy RPC v2 CBOR (`POST /service/GraniteServiceVersion20100801/operation/
-//! <Operation>`, header `smithy-protocol: rpc-v2-cbor`, CBOR bodies), query-compatible errors
-//! (`x-amzn-query-error: <Code>;Sender` beside the CBOR `__type`). It shows the template's
-//! rollback alarms ([`crate::alarms`]), each evaluated for its function's deploying version:
-//! the target of the latest deployment in flight, else the version `live` points to. Read-only,
-//! so any client may call it. [`error`] is the one place a refusal becomes CloudWatch's error.
+//! `DescribeAlarms`: its input, the filters (`AlarmNames` or `AlarmNamePrefix`, `StateValue`,
+//! `AlarmTypes`, `ActionPrefix`, `MaxRecords` and `NextToken`), and each alarm as a
+//! `MetricAlarm`, its state evaluated for its function's deploying version.
 
+use super::cbor::{malformed, more, text, texts, Cbor};
+use super::{CloudWatch, Refusal};
 use crate::alarms::definition::{Definition, DimensionValue, EntryKind, MetricStat, Source};
 use crate::alarms::evaluate::StateValue;
-use crate::alarms::{Alarms, State, Subject};
-use crate::codedeploy::CodeDeploy;
-use crate::functions::{Functions, LIVE};
-use crate::http::{HttpRequest, HttpResponse};
-use bytes::Bytes;
-use minicbor::data::{Tag, Type};
-use minicbor::{Decoder, Encoder};
-use std::sync::Arc;
+use crate::alarms::State;
+use minicbor::data::Type;
+use minicbor::Decoder;
 
-pub const PATH_PREFIX: &str = "/service/GraniteServiceVersion20100801/operation/";
-const PROTOCOL: &str = "rpc-v2-cbor";
-const CONTENT_TYPE: &str = "application/cbor";
-/// The Smithy namespace of CloudWatch's shapes, in an error's `__type`.
-const NAMESPACE: &str = "com.amazonaws.cloudwatch";
 /// `DescribeAlarms`' page when `MaxRecords` is not given (CloudWatch's), and its largest.
 const DEFAULT_PAGE: usize = 50;
 const LARGEST_PAGE: i64 = 100;
 
-/// The operation an RPC v2 CBOR request names, or `None` when the path is not CloudWatch's.
-pub fn operation(request: &HttpRequest) -> Option<String> {
-    if request.method != "POST" {
-        return None;
-    }
-    request
-        .path
-        .strip_prefix(PATH_PREFIX)
-        .filter(|op| !op.is_empty() && !op.contains('/'))
-        .map(str::to_string)
-}
-
-/// Why a call was refused.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
-    /// Not `smithy-protocol: rpc-v2-cbor`, or a body that is not a CBOR map of the input.
-    Serialization(String),
-    UnknownOperation(String),
-    InvalidNextToken,
-    InvalidParameterCombination(String),
-    InvalidParameterValue(String),
-}
-
-/// The answer for a refusal: its shape in `__type`, the query-compatible code in
-/// `x-amzn-query-error`, the status its shape declares, the message.
-pub fn error(refusal: Refusal) -> HttpResponse {
-    let (shape, code, status, message) = match refusal {
-        Refusal::Serialization(message) => (
-            "SerializationException",
-            "SerializationException",
-            400,
-            message,
-        ),
-        Refusal::UnknownOperation(operation) => (
-            "UnknownOperationException",
-            "UnknownOperationException",
-            404,
-            format!("The local runner does not serve CloudWatch's {operation}."),
-        ),
-        Refusal::InvalidNextToken => (
-            "InvalidNextToken",
-            "InvalidNextToken",
-            400,
-            "The next token specified is invalid.".to_string(),
-        ),
-        Refusal::InvalidParameterCombination(message) => (
-            "InvalidParameterCombinationException",
-            "InvalidParameterCombination",
-            400,
-            message,
-        ),
-        Refusal::InvalidParameterValue(message) => (
-            "InvalidParameterValueException",
-            "InvalidParameterValue",
-            400,
-            message,
-        ),
-    };
-    let body = Cbor::Map(vec![
-        ("__type", Cbor::text(format!("{NAMESPACE}#{shape}"))),
-        ("message", Cbor::text(message)),
-    ]);
-    let mut response = answer(status, &body);
-    response
-        .headers
-        .push(("x-amzn-query-error".into(), format!("{code};Sender")));
-    response
-}
-
-fn answer(status: u16, body: &Cbor) -> HttpResponse {
-    let mut encoder = Encoder::new(Vec::new());
-    body.encode(&mut encoder);
-    HttpResponse {
-        status,
-        headers: vec![
-            ("content-type".into(), CONTENT_TYPE.into()),
-            ("smithy-protocol".into(), PROTOCOL.into()),
-            ("x-amzn-requestid".into(), crate::ids::uuid()),
-        ],
-        body: Bytes::from(encoder.into_writer()),
-    }
-}
-
-/// What the answers are made of; encoded with definite lengths, doubles as 64-bit floats and
-/// timestamps as tag 1 over epoch seconds, as the SDKs' decoders expect.
-#[derive(Debug, Clone, PartialEq)]
-enum Cbor {
-    Text(String),
-    Int(i64),
-    Double(f64),
-    Bool(bool),
-    Timestamp(f64),
-    List(Vec<Cbor>),
-    Map(Vec<(&'static str, Cbor)>),
-}
-
-impl Cbor {
-    fn text(text: impl Into<String>) -> Cbor {
-        Cbor::Text(text.into())
-    }
-
-    fn encode(&self, e: &mut Encoder<Vec<u8>>) {
-        // Writing into a Vec cannot fail.
-        let _ = match self {
-            Cbor::Text(text) => e.str(text).map(|_| ()),
-            Cbor::Int(n) => e.i64(*n).map(|_| ()),
-            Cbor::Double(x) => e.f64(*x).map(|_| ()),
-            Cbor::Bool(b) => e.bool(*b).map(|_| ()),
-            Cbor::Timestamp(seconds) => {
-                e.tag(Tag::new(1)).and_then(|e| e.f64(*seconds)).map(|_| ())
-            }
-            Cbor::List(items) => {
-                let _ = e.array(items.len() as u64);
-                items.iter().for_each(|item| item.encode(e));
-                Ok(())
-            }
-            Cbor::Map(members) => {
-                let _ = e.map(members.len() as u64);
-                for (key, value) in members {
-                    let _ = e.str(key);
-                    value.encode(e);
-                }
-                Ok(())
-            }
-        };
-    }
-}
-
 /// `DescribeAlarmsInput`, the members the runner looks at.
 #[derive(Debug, Default, PartialEq)]
-struct Input {
+pub(super) struct Input {
     alarm_names: Option<Vec<String>>,
     alarm_name_prefix: Option<String>,
     alarm_types: Option<Vec<String>>,
@@ -168,46 +28,7 @@ struct Input {
     next_token: Option<String>,
 }
 
-fn malformed(e: minicbor::decode::Error) -> Refusal {
-    Refusal::Serialization(format!(
-        "The request body is not the operation's CBOR input: {e}"
-    ))
-}
-
-/// A definite or indefinite container's length, and whether the next item is its end.
-fn more(d: &mut Decoder<'_>, left: &mut Option<u64>) -> Result<bool, Refusal> {
-    match left {
-        Some(0) => Ok(false),
-        Some(n) => {
-            *n -= 1;
-            Ok(true)
-        }
-        None if d.datatype().map_err(malformed)? == Type::Break => {
-            d.skip().map_err(malformed)?;
-            Ok(false)
-        }
-        None => Ok(true),
-    }
-}
-
-fn text(d: &mut Decoder<'_>) -> Result<String, Refusal> {
-    let mut out = String::new();
-    for part in d.str_iter().map_err(malformed)? {
-        out.push_str(part.map_err(malformed)?);
-    }
-    Ok(out)
-}
-
-fn texts(d: &mut Decoder<'_>) -> Result<Vec<String>, Refusal> {
-    let mut left = d.array().map_err(malformed)?;
-    let mut out = Vec::new();
-    while more(d, &mut left)? {
-        out.push(text(d)?);
-    }
-    Ok(out)
-}
-
-fn decode_input(body: &[u8]) -> Result<Input, Refusal> {
+pub(super) fn decode_input(body: &[u8]) -> Result<Input, Refusal> {
     let mut input = Input::default();
     if body.is_empty() {
         return Ok(input);
@@ -237,60 +58,8 @@ fn decode_input(body: &[u8]) -> Result<Input, Refusal> {
     Ok(input)
 }
 
-pub struct CloudWatch {
-    pub alarms: Arc<Alarms>,
-    pub functions: Arc<Functions>,
-    pub codedeploy: Arc<CodeDeploy>,
-    pub region: String,
-    pub account_id: String,
-    /// When the runner read the template: the alarms' `AlarmConfigurationUpdatedTimestamp`.
-    pub configured_ms: u64,
-}
-
 impl CloudWatch {
-    /// One RPC v2 CBOR call.
-    pub fn serve(&self, operation: &str, request: &HttpRequest) -> HttpResponse {
-        let protocol = redline_events::request::header(&request.headers, "smithy-protocol");
-        if protocol != Some(PROTOCOL) {
-            return error(Refusal::Serialization(format!(
-                "A Smithy RPC v2 CBOR request carries smithy-protocol: {PROTOCOL}."
-            )));
-        }
-        let answered = match operation {
-            "DescribeAlarms" => {
-                decode_input(&request.body).and_then(|input| self.describe_alarms(&input))
-            }
-            other => Err(Refusal::UnknownOperation(other.to_string())),
-        };
-        match answered {
-            Ok(body) => answer(200, &body),
-            Err(refusal) => error(refusal),
-        }
-    }
-
-    /// What a function's rollback alarms are evaluated for now.
-    fn subject(&self, function: &str) -> Subject {
-        if let Some(flight) = self.codedeploy.in_flight(function) {
-            return Subject {
-                minute: self.alarms.minute_for(function, &flight.version),
-                version: flight.version,
-                since: Some(flight.since),
-            };
-        }
-        let version = self
-            .functions
-            .by_logical_id(function)
-            .and_then(|f| f.alias(LIVE).ok())
-            .map(|alias| alias.version)
-            .unwrap_or_else(|| crate::functions::LATEST.to_string());
-        Subject {
-            minute: self.alarms.default_minute,
-            version,
-            since: None,
-        }
-    }
-
-    fn describe_alarms(&self, input: &Input) -> Result<Cbor, Refusal> {
+    pub(super) fn describe_alarms(&self, input: &Input) -> Result<Cbor, Refusal> {
         if input.alarm_names.is_some() && input.alarm_name_prefix.is_some() {
             return Err(Refusal::InvalidParameterCombination(
                 "AlarmNames and AlarmNamePrefix cannot be given together.".into(),
@@ -487,33 +256,7 @@ fn dimensions(metric: &MetricStat, version: &str) -> Cbor {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn request(path: &str) -> HttpRequest {
-        HttpRequest {
-            method: "POST".into(),
-            path: path.into(),
-            query: String::new(),
-            headers: vec![],
-            body: Bytes::new(),
-            source_ip: "192.0.2.2".into(),
-        }
-    }
-
-    #[test]
-    fn operations_are_named_by_the_rpc_v2_path() {
-        let describe = request("/service/GraniteServiceVersion20100801/operation/DescribeAlarms");
-        assert_eq!(operation(&describe).as_deref(), Some("DescribeAlarms"));
-        assert_eq!(
-            operation(&request(
-                "/service/GraniteServiceVersion20100801/operation/"
-            )),
-            None
-        );
-        assert_eq!(operation(&request("/")), None);
-        let mut get = describe.clone();
-        get.method = "GET".into();
-        assert_eq!(operation(&get), None);
-    }
+    use minicbor::Encoder;
 
     #[test]
     fn the_input_is_read_from_definite_and_indefinite_cbor() {
@@ -548,56 +291,5 @@ mod tests {
             decode_input(b"{\"json\": 1}"),
             Err(Refusal::Serialization(_))
         ));
-    }
-
-    #[test]
-    fn errors_carry_the_shape_the_query_code_and_the_protocol() {
-        let response = error(Refusal::InvalidParameterCombination("both".into()));
-        assert_eq!(response.status, 400);
-        for (name, value) in [
-            ("smithy-protocol", "rpc-v2-cbor"),
-            ("content-type", "application/cbor"),
-            ("x-amzn-query-error", "InvalidParameterCombination;Sender"),
-        ] {
-            assert!(
-                response.headers.contains(&(name.into(), value.into())),
-                "{name}: {:?}",
-                response.headers
-            );
-        }
-        let mut d = Decoder::new(&response.body);
-        assert_eq!(d.map().unwrap(), Some(2));
-        assert_eq!(d.str().unwrap(), "__type");
-        assert_eq!(
-            d.str().unwrap(),
-            "com.amazonaws.cloudwatch#InvalidParameterCombinationException"
-        );
-        assert_eq!(
-            error(Refusal::UnknownOperation("PutMetricAlarm".into())).status,
-            404
-        );
-    }
-
-    #[test]
-    fn doubles_are_64_bit_floats_and_timestamps_tag_1() {
-        let mut e = Encoder::new(Vec::new());
-        Cbor::Map(vec![
-            ("Threshold", Cbor::Double(5.0)),
-            ("At", Cbor::Timestamp(1.5)),
-        ])
-        .encode(&mut e);
-        let bytes = e.into_writer();
-        let mut d = Decoder::new(&bytes);
-        d.map().unwrap();
-        d.str().unwrap();
-        assert_eq!(
-            d.datatype().unwrap(),
-            Type::F64,
-            "5.0 is not shortened to an integer"
-        );
-        d.f64().unwrap();
-        d.str().unwrap();
-        assert_eq!(d.tag().unwrap(), Tag::new(1));
-        assert_eq!(d.f64().unwrap(), 1.5);
     }
 }
