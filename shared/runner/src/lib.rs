@@ -1,8 +1,9 @@
 //! redline's local runner: reads `template.yaml`, serves its HTTP API on one port (as
 //! `sam local start-api`) and Lambda's, CodeDeploy's and CloudWatch's APIs plus `/metrics` on
-//! another (as `sam local start-lambda`, and more), and runs the real function binaries behind them through
-//! the Lambda Runtime API, each function with versions and a `live` alias. No Docker. The
-//! template is read by `redline-template`; the events are built by `redline-events`.
+//! another (as `sam local start-lambda`, and more), and runs the real function binaries behind
+//! them through the Lambda Runtime API, each function with versions and a `live` alias. No
+//! Docker. The template is read by `redline-template`; the events are built by
+//! `redline-events`.
 //!
 //! # Flags (`redline-local --help`)
 //!
@@ -189,8 +190,8 @@
 //! [`Stack`] reads the template into one [`functions::Function`] per function (its `$LATEST`
 //! and versions each a [`pool::FunctionPool`], their code in a [`code::CodeStore`]); [`gateway`]
 //! serves the HTTP API (events through [`http`]), [`control`] the invoke port ([`lambda_api`],
-//! [`codedeploy`], [`cloudwatch`] over [`alarms`], and [`scrape`] `/metrics`); [`runtime_api`] is the Runtime API each instance
-//! polls; [`series`] renders Prometheus text.
+//! [`codedeploy`], [`cloudwatch`] over [`alarms`], and [`scrape`] `/metrics`); [`runtime_api`]
+//! is the Runtime API each instance polls; [`series`] renders Prometheus text.
 
 pub mod alarms;
 pub mod cloudwatch;
