@@ -264,6 +264,23 @@ impl Runner {
         aws_sdk_codedeploy::Client::from_conf(config)
     }
 
+    /// The Rust SDK's CloudWatch client (Smithy RPC v2 CBOR), pointed at the runner.
+    pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
+        let config = aws_sdk_cloudwatch::Config::builder()
+            .behavior_version(aws_sdk_cloudwatch::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatch::config::Region::new("us-east-1"))
+            .endpoint_url(self.endpoint())
+            .credentials_provider(aws_sdk_cloudwatch::config::Credentials::new(
+                "local",
+                "local",
+                None,
+                None,
+                "redline-local",
+            ))
+            .build();
+        aws_sdk_cloudwatch::Client::from_conf(config)
+    }
+
     /// The runner's Prometheus metrics (`/metrics` on the invoke port).
     pub async fn metrics(&self) -> String {
         reqwest::get(self.invoke_url("/metrics"))

@@ -1,9 +1,11 @@
 //! Port 3001, loopback only: Lambda's API ([`crate::lambda_api`], REST-JSON under
 //! `/2015-03-31/functions/`), CodeDeploy's ([`crate::codedeploy`], awsJson1.1 on `POST /`
-//! with `X-Amz-Target`) and the runner's `/metrics`. The port binds 127.0.0.1, and every call
+//! with `X-Amz-Target`), CloudWatch's ([`crate::cloudwatch`], RPC v2 CBOR under `/service/`)
+//! and the runner's `/metrics`. The port binds 127.0.0.1, and every call
 //! that runs or changes code is also checked against the peer's address, since a container may
 //! forward the port: others get `AccessDeniedException` (403).
 
+use crate::cloudwatch::{self, CloudWatch};
 use crate::codedeploy::{self, CodeDeploy};
 use crate::http::{HttpRequest, HttpResponse};
 use crate::lambda_api::{self, LambdaApi, LambdaError};
@@ -14,6 +16,7 @@ use std::sync::Arc;
 pub struct Control {
     pub lambda: LambdaApi,
     pub codedeploy: Arc<CodeDeploy>,
+    pub cloudwatch: CloudWatch,
     metrics: Arc<Metrics>,
 }
 
@@ -26,10 +29,16 @@ pub fn is_loopback(address: &str) -> bool {
 }
 
 impl Control {
-    pub fn new(lambda: LambdaApi, codedeploy: Arc<CodeDeploy>, metrics: Arc<Metrics>) -> Self {
+    pub fn new(
+        lambda: LambdaApi,
+        codedeploy: Arc<CodeDeploy>,
+        cloudwatch: CloudWatch,
+        metrics: Arc<Metrics>,
+    ) -> Self {
         Control {
             lambda,
             codedeploy,
+            cloudwatch,
             metrics,
         }
     }
@@ -49,6 +58,10 @@ impl Control {
             return self
                 .codedeploy
                 .serve(&operation, &request.headers, &request.body);
+        }
+        // Read-only: any peer may ask (DescribeAlarms is the only operation served).
+        if let Some(operation) = cloudwatch::operation(&request) {
+            return self.cloudwatch.serve(&operation, &request);
         }
         if let Some(call) = lambda_api::route(&request.method, &request.path) {
             if call.operation.changes() && !local {

@@ -1,8 +1,9 @@
 //! redline's local runner: reads `template.yaml`, serves its HTTP API on one port (as
-//! `sam local start-api`) and Lambda's and CodeDeploy's APIs plus `/metrics` on another (as
-//! `sam local start-lambda`, and more), and runs the real function binaries behind them through
-//! the Lambda Runtime API, each function with versions and a `live` alias. No Docker. The
-//! template is read by `redline-template`; the events are built by `redline-events`.
+//! `sam local start-api`) and Lambda's, CodeDeploy's and CloudWatch's APIs plus `/metrics` on
+//! another (as `sam local start-lambda`, and more), and runs the real function binaries behind
+//! them through the Lambda Runtime API, each function with versions and a `live` alias. No
+//! Docker. The template is read by `redline-template`; the events are built by
+//! `redline-events`.
 //!
 //! # Flags (`redline-local --help`)
 //!
@@ -22,6 +23,7 @@
 //! | `--versions-dir DIR` | a fresh temporary directory, removed at exit | where published versions' copies of the binaries go |
 //! | `--code-dir DIR` | none | a directory `UpdateFunctionCode` may take code from; repeatable |
 //! | `--hook-timeout SECONDS` | 60 | how long a CodeDeploy lifecycle hook has to report |
+//! | `--alarm-minute MS` | 60000 | how long one CloudWatch minute lasts when the rollback alarms are evaluated outside a deployment (a deployment's own minute wins while it runs) |
 //! | `--healthcheck URL` | | instead of running: exit 0 when `GET URL` answers 2xx |
 //!
 //! # Versions, aliases and the invoke port
@@ -43,6 +45,7 @@
 //! |---|---|---|
 //! | Lambda ([`lambda_api`]) | REST-JSON, `/2015-03-31/functions/{FunctionName}/…` | `Invoke` (`POST …/invocations`, `?Qualifier=`, `X-Amz-Client-Context`, `X-Amz-Invocation-Type` `RequestResponse`, `Event` or `DryRun`), `PublishVersion` (`POST …/versions`), `ListVersionsByFunction` (`GET …/versions`), `GetAlias` / `UpdateAlias` (`GET` / `PUT …/aliases/{Name}`), `UpdateFunctionCode` (`PUT …/code`) |
 //! | CodeDeploy ([`codedeploy`]) | awsJson1.1, `POST /`, `X-Amz-Target: CodeDeploy_20141006.<Operation>` | `CreateDeployment` (every Lambda type; runner-only header `x-redline-minute`), `GetDeployment`, `ListDeployments`, `StopDeployment`, `ListApplications`, `ListDeploymentGroups`, `GetDeploymentGroup`, `ListDeploymentTargets`, `GetDeploymentTarget`, `PutLifecycleEventHookExecutionStatus` |
+//! | CloudWatch ([`cloudwatch`]) | Smithy RPC v2 CBOR, `POST /service/GraniteServiceVersion20100801/operation/<Operation>`, `smithy-protocol: rpc-v2-cbor`, CBOR bodies, query-compatible errors (`x-amzn-query-error`) | `DescribeAlarms` (filters `AlarmNames`, `AlarmNamePrefix`, `StateValue`, `AlarmTypes`, `MaxRecords`/`NextToken`) |
 //!
 //! - `{FunctionName}` is a logical id, a function name (`redline-local-auth`) or an ARN, with an
 //!   optional `:qualifier`; a qualifier in the name and another in `?Qualifier=` are refused.
@@ -65,8 +68,9 @@
 //!   carried, and without a `--code-dir` it takes code from nowhere.
 //! - Calls that run or change code (all but `GetAlias`, `ListVersionsByFunction`,
 //!   `GetDeployment`, `ListDeployments`, `ListApplications`, `ListDeploymentGroups`,
-//!   `GetDeploymentGroup`, `ListDeploymentTargets`, `GetDeploymentTarget` and `/metrics`) are answered only to a loopback peer, whatever the
-//!   binding: others get `AccessDeniedException` (403).
+//!   `GetDeploymentGroup`, `ListDeploymentTargets`, `GetDeploymentTarget`, `DescribeAlarms` and
+//!   `/metrics`) are answered only to a loopback peer, whatever the binding: others get
+//!   `AccessDeniedException` (403).
 //!
 //! `CreateDeployment` takes a Lambda AppSpec in `revision.appSpecContent.content` (or
 //! `revision.string.content`), YAML or JSON: one `AWS::Lambda::Function` resource with `Name`,
@@ -105,7 +109,7 @@
 //!   [`codedeploy::watch::RollbackWatch`] about the group's alarms for the target version. An
 //!   alarm in ALARM stops the deployment (`Stopped`, `ALARM_ACTIVE`, the message naming the
 //!   alarm); an alarm that cannot be evaluated fails it (`Failed`, `ALARM_CONFIG`, the message
-//!   naming the alarm and why). No evaluator is plugged in yet: every alarm is quiet.
+//!   naming the alarm and why). The watch is [`alarms::Alarms`] (below).
 //! - **Rollback.** A hook reporting `Failed` (`HOOK_EXECUTION_FAILURE`) or nothing in time
 //!   (`TIMEOUT`), or an alarm, points the alias back at `CurrentVersion` with no weights,
 //!   `rollbackInfo.rollbackMessage` says so, pending events are `Skipped` and the one in progress
@@ -116,6 +120,30 @@
 //! - `ListDeployments` lists newest first, all deployments or one application's group's (both
 //!   names or neither), filtered by `includeOnlyStatuses` and `createTimeRange`. Every list is
 //!   one page: `nextToken` is ignored and never answered.
+//!
+//! # Rollback alarms ([`alarms`])
+//!
+//! The `AWS::CloudWatch::Alarm` resources a function's `DeploymentPreference.Alarms` names are
+//! evaluated as CloudWatch evaluates them, on what each version emitted: the EMF documents the
+//! runner folds (every dimension set of each directive its own metric, values in the document's
+//! unit, at its `_aws.Timestamp`) and the runner's stand-in for Lambda's `AWS/Lambda`
+//! `Invocations` and `Errors` (by `FunctionName`; `FunctionName` and `Resource`, the name with
+//! the qualifier invoked; and, through an alias, `ExecutedVersion`; a function error, crash,
+//! timeout or init failure is an error, a throttle neither). Single-metric alarms (`Statistic`
+//! Sum/Average/Maximum/Minimum/SampleCount or `ExtendedStatistic` pNN) and metric math
+//! (`MetricStat` entries and one expression: arithmetic, comparisons, `&&`, `||`, `IF`);
+//! `EvaluationPeriods`, `DatapointsToAlarm`, `ComparisonOperator`, `Threshold`,
+//! `TreatMissingData`. `!Ref <Fn>` and `!Sub "${<Fn>}:live"` resolve to the function's name,
+//! `!GetAtt <Fn>.Version.Version` to the version evaluated. A 60 s `Period` lasts one minute:
+//! the deployment's (`x-redline-minute`), else `--alarm-minute`. An alarm the runner cannot
+//! evaluate (another AWS namespace, a metric no function emits, another function, anomaly
+//! detection, a period not a whole number of minutes, an expression function other than `IF`)
+//! is named with its reason: a deployment stops on it (`Verdict::Unevaluable`) and
+//! `DescribeAlarms` shows it `INSUFFICIENT_DATA` with `EvaluationState: EVALUATION_ERROR`.
+//! `DescribeAlarms` shows each alarm's state for its function's deploying version: the target
+//! of its latest deployment in flight, else `live`'s version. Datapoints are kept only for the
+//! series some alarm reads, for as long as the longest look-back at the longest minute in use,
+//! and at most 50 000 per series.
 //!
 //! # Logs and metrics, as Lambda and CloudWatch would have them
 //!
@@ -162,9 +190,11 @@
 //! [`Stack`] reads the template into one [`functions::Function`] per function (its `$LATEST`
 //! and versions each a [`pool::FunctionPool`], their code in a [`code::CodeStore`]); [`gateway`]
 //! serves the HTTP API (events through [`http`]), [`control`] the invoke port ([`lambda_api`],
-//! [`codedeploy`], and [`scrape`] `/metrics`); [`runtime_api`] is the Runtime API each instance
-//! polls; [`series`] renders Prometheus text.
+//! [`codedeploy`], [`cloudwatch`] over [`alarms`], and [`scrape`] `/metrics`); [`runtime_api`]
+//! is the Runtime API each instance polls; [`series`] renders Prometheus text.
 
+pub mod alarms;
+pub mod cloudwatch;
 pub mod code;
 pub mod codedeploy;
 pub mod control;
@@ -218,6 +248,8 @@ pub struct Settings {
     pub code_dirs: Vec<PathBuf>,
     /// `--hook-timeout`: how long a CodeDeploy hook has to report.
     pub hook_timeout: Duration,
+    /// `--alarm-minute`: a CloudWatch minute's length outside a deployment.
+    pub alarm_minute: Duration,
 }
 
 /// Everything resolved from the template: the functions (their versions and aliases), the
@@ -234,7 +266,8 @@ impl Stack {
     /// Reads and resolves everything up front, so a bad template, an unresolved variable or a
     /// missing binary stops the runner before it serves anything.
     pub fn build(settings: &Settings, port: u16) -> Result<Stack, String> {
-        // The YAML once: the model reads it, and the deployment groups look up alarm resources.
+        // The YAML once: the model reads it, the deployment groups and the rollback alarms
+        // look up alarm resources.
         let text = std::fs::read_to_string(&settings.template)
             .map_err(|e| format!("cannot read {}: {e}", settings.template.display()))?;
         let root: serde_yaml_ng::Value =
@@ -256,7 +289,16 @@ impl Stack {
         // the runner here.
         let groups =
             codedeploy::groups::DeploymentGroups::from_template(&root, &template, &resolver)?;
-        let metrics = Arc::new(Metrics::default());
+        let names = template
+            .functions
+            .iter()
+            .map(|spec| (spec.logical_id.clone(), function_name(spec, &resolver)))
+            .collect();
+        let alarms = Arc::new(alarms::Alarms::new(
+            alarms::definition::rollback_alarms(&root, &template, &resolver, &names),
+            settings.alarm_minute,
+        ));
+        let metrics = Arc::new(Metrics::with_datapoints(alarms.datapoints.clone()));
         let emf_log = match &settings.emf_log {
             Some(path) => Some(Arc::new(EmfLog::open(path)?)),
             None => None,
@@ -273,6 +315,7 @@ impl Stack {
             resolver,
             files,
             metrics,
+            alarms,
             emf_log,
             store.clone(),
         );
@@ -291,6 +334,7 @@ impl Stack {
         resolver: Resolver,
         files: EnvVarsFile,
         metrics: Arc<Metrics>,
+        alarms: Arc<alarms::Alarms>,
         emf_log: Option<Arc<EmfLog>>,
         store: Arc<CodeStore>,
     ) -> Result<Stack, String> {
@@ -301,9 +345,7 @@ impl Stack {
                 .logging()
                 .resolve(&resolver)
                 .map_err(|e| format!("{}: {e}", spec.logical_id))?;
-            let name = resolver
-                .resolve(&spec.name)
-                .unwrap_or_else(|_| spec.logical_id.clone());
+            let name = function_name(spec, &resolver);
             let binary = settings.bin_dir.join(&spec.binary);
             if !binary.is_file() {
                 return Err(format!(
@@ -365,10 +407,17 @@ impl Stack {
             functions.clone(),
             settings.hook_timeout,
             groups,
-            // No alarm is evaluated yet: every deployment hears Quiet.
-            Arc::new(codedeploy::watch::NoAlarms),
+            alarms.clone(),
         ));
-        let control = control::Control::new(lambda, codedeploy, metrics.clone());
+        let cloudwatch = cloudwatch::CloudWatch {
+            alarms,
+            functions: functions.clone(),
+            codedeploy: codedeploy.clone(),
+            region: settings.region.clone(),
+            account_id: resolver.account_id.clone(),
+            configured_ms: ids::now_ms(),
+        };
+        let control = control::Control::new(lambda, codedeploy, cloudwatch, metrics.clone());
         Ok(Stack {
             functions,
             store,
@@ -382,4 +431,11 @@ impl Stack {
         self.functions.shutdown();
         self.store.cleanup();
     }
+}
+
+/// A function's name: its `FunctionName` resolved, else its logical id.
+fn function_name(spec: &redline_template::FunctionSpec, resolver: &Resolver) -> String {
+    resolver
+        .resolve(&spec.name)
+        .unwrap_or_else(|_| spec.logical_id.clone())
 }

@@ -61,6 +61,11 @@ struct Args {
     /// Seconds a CodeDeploy lifecycle hook has to report before the deployment rolls back.
     #[arg(long, default_value_t = 60.0)]
     hook_timeout: f64,
+    /// Milliseconds one CloudWatch minute lasts when the rollback alarms are evaluated outside
+    /// a deployment (DescribeAlarms with none in flight): a 60 s period lasts this long. A
+    /// deployment's own minute wins while it runs.
+    #[arg(long, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(10..=3_600_000))]
+    alarm_minute: u64,
     /// Instead of running: GET this URL and exit 0 on a 2xx answer (container healthchecks).
     #[arg(long)]
     healthcheck: Option<String>,
@@ -98,6 +103,7 @@ async fn main() {
         versions_dir: args.versions_dir.clone(),
         code_dirs: args.code_dirs.clone(),
         hook_timeout: std::time::Duration::from_secs_f64(args.hook_timeout.clamp(0.1, 86_400.0)),
+        alarm_minute: std::time::Duration::from_millis(args.alarm_minute),
     };
     let stack = match Stack::build(&settings, args.port) {
         Ok(stack) => Arc::new(stack),

@@ -2,13 +2,14 @@
 //! instances, init and invocation durations, peak memory against `MemorySize`, the EMF and log
 //! lines it handled) and the series folded from the functions' EMF documents.
 
+use crate::alarms::datapoints::{Datapoints, Invocation};
 use crate::emf;
 use crate::series::{labels, Registry};
 use redline_core::metrics::prometheus::{kind_of, series_name, Kind};
 use redline_core::metrics::Metric;
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 const INVOCATIONS: &str = "redline_local_invocations_total";
@@ -111,6 +112,8 @@ pub fn exposed_series(namespace: &str) -> BTreeSet<String> {
 
 pub struct Metrics {
     registry: Mutex<Registry>,
+    /// Where the rollback alarms read the same documents and invocations, when any watches.
+    datapoints: Option<Arc<Datapoints>>,
 }
 
 impl Default for Metrics {
@@ -121,11 +124,28 @@ impl Default for Metrics {
         }
         Metrics {
             registry: Mutex::new(registry),
+            datapoints: None,
         }
     }
 }
 
 impl Metrics {
+    /// Metrics that also hand every folded document and every invocation to the alarms' store.
+    pub fn with_datapoints(datapoints: Arc<Datapoints>) -> Self {
+        Metrics {
+            datapoints: Some(datapoints),
+            ..Metrics::default()
+        }
+    }
+
+    /// An invocation as Lambda's `AWS/Lambda` metrics count it, for the rollback alarms:
+    /// `qualifier` is what the caller invoked (`live`, a version, none), `version` what ran.
+    pub fn invoked(&self, name: &str, qualifier: Option<&str>, version: &str, outcome: Invocation) {
+        if let Some(datapoints) = &self.datapoints {
+            datapoints.record_invocation(name, qualifier, version, outcome, crate::ids::now_ms());
+        }
+    }
+
     fn with(&self, update: impl FnOnce(&mut Registry)) {
         update(&mut self.registry.lock().expect("not poisoned"));
     }
@@ -219,6 +239,10 @@ impl Metrics {
             }
         }
         registry.add(EMF_DOCUMENTS, by, 1.0);
+        drop(registry);
+        if let Some(datapoints) = &self.datapoints {
+            datapoints.record_emf(document);
+        }
         Ok(())
     }
 

@@ -89,6 +89,20 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// How Lambda's `Invocations` and `Errors` count it: every failure the platform sees
+    /// (function error, crash, timeout, init failure) is an error; a throttle is neither.
+    pub fn as_invocation(&self) -> crate::alarms::datapoints::Invocation {
+        use crate::alarms::datapoints::Invocation;
+        match self {
+            Outcome::Success { .. } => Invocation::Succeeded,
+            Outcome::FunctionError { .. }
+            | Outcome::Timeout { .. }
+            | Outcome::Crashed { .. }
+            | Outcome::InitFailed { .. } => Invocation::Failed,
+            Outcome::Throttled => Invocation::Throttled,
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             Outcome::Success { .. } => "success",
@@ -281,9 +295,21 @@ impl FunctionPool {
     ) -> Outcome {
         let request_id = caller.request_id.clone().unwrap_or_else(ids::uuid);
         let started = Instant::now();
+        // Lambda's `Resource` dimension: the name with the qualifier the caller invoked.
+        let qualifier = caller
+            .invoked_arn
+            .as_deref()
+            .and_then(|arn| crate::functions::Reference::parse(arn).qualifier)
+            .map(str::to_string);
         let outcome = self.invoke_with(payload, request_id, trace, caller).await;
         self.metrics
             .invocation(&self.config.logical_id, outcome.label(), started.elapsed());
+        self.metrics.invoked(
+            &self.config.name,
+            qualifier.as_deref(),
+            &self.config.version,
+            outcome.as_invocation(),
+        );
         outcome
     }
 

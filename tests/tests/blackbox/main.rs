@@ -12,6 +12,8 @@ mod migrate_custom_resource;
 mod redaction;
 mod rie_fidelity;
 mod rotation;
+mod runner_alarms;
+mod runner_alarms_deploy;
 mod runner_codedeploy;
 mod runner_metrics;
 mod runner_traffic;

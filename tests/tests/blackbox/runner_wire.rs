@@ -42,10 +42,10 @@ const CODEDEPLOY: [&str; 10] = [
     "PutLifecycleEventHookExecutionStatus",
 ];
 
-struct Model(Value);
+pub(super) struct Model(pub(super) Value);
 
 /// `botocore/data/<service>/<version>/service-2.json(.gz)` in the tools venv.
-fn load(service: &str, version: &str) -> Option<Model> {
+pub(super) fn load(service: &str, version: &str) -> Option<Model> {
     let lib = repo_root().join(".local/venv/lib");
     let python = std::fs::read_dir(&lib)
         .ok()?
@@ -70,19 +70,19 @@ fn load(service: &str, version: &str) -> Option<Model> {
 }
 
 impl Model {
-    fn operation(&self, name: &str) -> &Value {
+    pub(super) fn operation(&self, name: &str) -> &Value {
         let operation = &self.0["operations"][name];
         assert!(operation.is_object(), "the model has no operation {name}");
         operation
     }
 
-    fn shape(&self, name: &str) -> &Value {
+    pub(super) fn shape(&self, name: &str) -> &Value {
         &self.0["shapes"][name]
     }
 
     /// Problems of `value` as the shape `name`, for a body (members placed in the URI, query
     /// string, headers or status code are not body members).
-    fn check(&self, name: &str, value: &Value, at: &str, problems: &mut Vec<String>) {
+    pub(super) fn check(&self, name: &str, value: &Value, at: &str, problems: &mut Vec<String>) {
         let shape = self.shape(name);
         let kind = shape["type"].as_str().unwrap_or_default();
         let wrong = |problems: &mut Vec<String>| {

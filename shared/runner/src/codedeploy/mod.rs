@@ -14,6 +14,7 @@ pub mod appspec;
 pub mod deployment;
 pub mod groups;
 mod history;
+pub mod in_flight;
 pub mod minute;
 pub mod schedule;
 pub mod watch;

@@ -42,3 +42,11 @@ impl RollbackWatch for NoAlarms {
         Verdict::Quiet
     }
 }
+
+/// A function's deployment in flight, as `DescribeAlarms` needs it: the version its rollback
+/// alarms are about and when the deployment started.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InFlight {
+    pub version: String,
+    pub since: SystemTime,
+}
