@@ -30,7 +30,8 @@ export function addParameters(stack: Stack): void {
   });
   p('LogRetentionDays', {
     type: 'Number',
-    default: 30,
+    // A string, as the allowed values are: cfn-lint compares them as written.
+    default: '30',
     allowedValues: LOG_RETENTION_DAYS.map(String),
     description: "How long CloudWatch keeps each function's logs.",
   });
@@ -93,7 +94,7 @@ export function addParameters(stack: Stack): void {
     type: 'String',
     default: 'Canary10Percent5Minutes',
     allowedValues: DEPLOYMENT_TYPES,
-    description: "CodeDeploy's traffic-shifting type for the API functions' live alias (AllAtOnce is blue-green, Canary canary, Linear rolling).",
+    description: "SAM's CodeDeploy traffic-shifting type for the API functions' live alias (AllAtOnce is blue-green, Canary canary, Linear rolling).",
   });
 
   // One of the two must say where Redis is: refused at deploy rather than at every cold start.

@@ -35,13 +35,15 @@ export function scratch(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `redline-cdk-${name}-`));
 }
 
-/** Empty artefact directories: synthesis only hashes them; no release build in a test. */
+/**
+ * Placeholder artefacts: synthesis only hashes and copies them, so no release build in a test.
+ * Each bootstrap holds its binary's name, so each asset is told apart by its content.
+ */
 export function placeholderArtefacts(needs: FunctionNeeds[] = loadNeeds()): string {
-  const dir = process.env.REDLINE_LAMBDA_DIR ?? scratch('lambda');
+  const dir = scratch('lambda');
   for (const n of needs) {
     fs.mkdirSync(path.join(dir, n.binary), { recursive: true });
-    const bootstrap = path.join(dir, n.binary, 'bootstrap');
-    if (!fs.existsSync(bootstrap)) fs.writeFileSync(bootstrap, '');
+    fs.writeFileSync(path.join(dir, n.binary, 'bootstrap'), `placeholder for ${n.binary}\n`);
   }
   return dir;
 }
