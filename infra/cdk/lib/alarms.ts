@@ -1,13 +1,13 @@
 // The alarms of docs/operations.md. Every alarm treats missing data as not breaching: no
 // traffic is no failure. Stack alarms notify AlarmTopicArn when it is set; rollback alarms and
 // the burn-rate windows have no actions (deployments and the composites read them).
-import { Fn, Stack } from 'aws-cdk-lib';
+import { Fn, Stack, Token } from 'aws-cdk-lib';
 import { CfnAlarm, CfnAlarmProps, CfnCompositeAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { Deployed } from './functions';
 
 const SERVICE = { name: 'Service', value: 'redline' };
 const NAMESPACE = 'Redline';
-const notify = () => Fn.conditionIf('HasAlarmTopic', [Fn.ref('AlarmTopicArn')], Fn.ref('AWS::NoValue'));
+const notify = () => Token.asList(Fn.conditionIf('HasAlarmTopic', [Fn.ref('AlarmTopicArn')], Fn.ref('AWS::NoValue')));
 
 function alarm(stack: Stack, id: string, props: Omit<CfnAlarmProps, 'alarmName' | 'treatMissingData'> & { name: string }, actions: boolean): CfnAlarm {
   const { name, ...rest } = props;
@@ -15,7 +15,7 @@ function alarm(stack: Stack, id: string, props: Omit<CfnAlarmProps, 'alarmName' 
     alarmName: Fn.sub(`\${AWS::StackName}-${name}`),
     ...rest,
     treatMissingData: 'notBreaching',
-    ...(actions ? { alarmActions: notify() as unknown as string[], okActions: notify() as unknown as string[] } : {}),
+    ...(actions ? { alarmActions: notify(), okActions: notify() } : {}),
   });
   a.overrideLogicalId(id);
   return a;
@@ -187,8 +187,8 @@ function addBurnRateAlarms(stack: Stack, api: Deployed[]): void {
       alarmName: Fn.sub(`\${AWS::StackName}-${name}`),
       alarmDescription: description,
       alarmRule: Fn.sub(`ALARM("\${${long}}") AND ALARM("\${${short}}")`),
-      alarmActions: notify() as unknown as string[],
-      okActions: notify() as unknown as string[],
+      alarmActions: notify(),
+      okActions: notify(),
     });
     c.overrideLogicalId(id);
   };

@@ -3,9 +3,8 @@
 // or a hook's Failed report, with the two traffic hooks.
 import { Fn, Stack } from 'aws-cdk-lib';
 import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
-import { LambdaApplication, LambdaDeploymentConfig, LambdaDeploymentGroup } from 'aws-cdk-lib/aws-codedeploy';
+import { CfnApplication, LambdaApplication, LambdaDeploymentConfig, LambdaDeploymentGroup } from 'aws-cdk-lib/aws-codedeploy';
 import { CfnRole, Role } from 'aws-cdk-lib/aws-iam';
-import { CfnApplication } from 'aws-cdk-lib/aws-codedeploy';
 import { Deployed } from './functions';
 
 export function addDeployments(stack: Stack, functions: Deployed[], rollbackAlarms: Map<string, string[]>): LambdaApplication {

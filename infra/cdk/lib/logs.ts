@@ -1,6 +1,6 @@
 // Log-side observability: each log group's transformer and memory metric filter, the Logs
 // Insights saved queries, and the optional subscription of every log group to a Firehose stream.
-import { Fn, Stack } from 'aws-cdk-lib';
+import { CfnCondition, Fn, Stack } from 'aws-cdk-lib';
 import { CfnRole } from 'aws-cdk-lib/aws-iam';
 import { CfnMetricFilter, CfnQueryDefinition, CfnSubscriptionFilter, CfnTransformer } from 'aws-cdk-lib/aws-logs';
 import { Deployed } from './functions';
@@ -100,7 +100,7 @@ export function addSavedQueries(stack: Stack, functions: Deployed[], api: Deploy
 
 /** CloudWatch Logs -> Firehose (-> OpenSearch), only when LogDestinationArn is set. */
 export function addLogPipeline(stack: Stack, functions: Deployed[]): void {
-  const condition = stack.node.findChild('HasLogDestination') as never;
+  const condition = stack.node.findChild('HasLogDestination') as CfnCondition;
   const role = new CfnRole(stack, 'LogDeliveryRole', {
     assumeRolePolicyDocument: {
       Version: '2012-10-17',

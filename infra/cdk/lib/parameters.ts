@@ -1,6 +1,6 @@
 // The template's parameters, rules and conditions, by the same names: `cdk deploy
 // --parameters Name=value` takes exactly what `sam deploy --parameter-overrides` takes.
-import { CfnCondition, CfnParameter, CfnRule, Fn, Stack } from 'aws-cdk-lib';
+import { CfnCondition, CfnParameter, CfnRule, Fn, Stack, Token } from 'aws-cdk-lib';
 
 const LOG_RETENTION_DAYS = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
 
@@ -111,7 +111,7 @@ export function addParameters(stack: Stack): void {
   });
 
   const notEmpty = (name: string) => Fn.conditionNot(Fn.conditionEquals(Fn.ref(name), ''));
-  const notEmptyList = (name: string) => Fn.conditionNot(Fn.conditionEquals(Fn.join('', Fn.ref(name) as unknown as string[]), ''));
+  const notEmptyList = (name: string) => Fn.conditionNot(Fn.conditionEquals(Fn.join('', Token.asList(Fn.ref(name))), ''));
   // A VPC needs both lists: subnets without security groups (or the reverse) is a deploy error.
   new CfnCondition(stack, 'InVpc', { expression: Fn.conditionAnd(notEmptyList('SubnetIds'), notEmptyList('SecurityGroupIds')) });
   new CfnCondition(stack, 'HasDatabaseMasterSecret', { expression: notEmpty('DatabaseMasterSecretArn') });

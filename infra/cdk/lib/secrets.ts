@@ -2,7 +2,7 @@
 // L1 resources on purpose: the L2 Secret's rotation helpers grant the rotation function read
 // and write on the secret and add their own Lambda permission, and the rotation function's role
 // must hold exactly the grants needs.json lists.
-import { CfnResource, Fn, Stack } from 'aws-cdk-lib';
+import { CfnCondition, CfnDeletionPolicy, CfnResource, Fn, Stack, Token } from 'aws-cdk-lib';
 import { CfnRotationSchedule, CfnSecret } from 'aws-cdk-lib/aws-secretsmanager';
 
 function secret(stack: Stack, id: string, description: string, generate: CfnSecret.GenerateSecretStringProperty, retain = false): CfnSecret {
@@ -10,8 +10,8 @@ function secret(stack: Stack, id: string, description: string, generate: CfnSecr
   s.overrideLogicalId(id);
   if (retain) {
     // Losing these loses the data (or every blind index): CloudFormation keeps them.
-    s.cfnOptions.deletionPolicy = 'Retain' as never;
-    s.cfnOptions.updateReplacePolicy = 'Retain' as never;
+    s.cfnOptions.deletionPolicy = CfnDeletionPolicy.RETAIN;
+    s.cfnOptions.updateReplacePolicy = CfnDeletionPolicy.RETAIN;
   }
   return s;
 }
@@ -24,11 +24,11 @@ export function addSecrets(stack: Stack): void {
   // Never edit a GenerateSecretString after the first deploy: CloudFormation would generate a
   // new value and overwrite the live one.
   secret(stack, 'DatabaseSecret', 'PostgreSQL login (engine, host, port, dbname, username, password[, masterarn])', {
-    secretStringTemplate: Fn.conditionIf(
+    secretStringTemplate: Token.asString(Fn.conditionIf(
       'HasDatabaseMasterSecret',
       Fn.sub('{"engine":"postgres","host":"${DatabaseHost}","port":${DatabasePort},"dbname":"${DatabaseName}","username":"${DatabaseUser}","masterarn":"${DatabaseMasterSecretArn}"}'),
       Fn.sub('{"engine":"postgres","host":"${DatabaseHost}","port":${DatabasePort},"dbname":"${DatabaseName}","username":"${DatabaseUser}"}'),
-    ).toString(),
+    )),
     generateStringKey: 'password',
     passwordLength: 32,
     excludePunctuation: true,
@@ -49,7 +49,7 @@ export function addRotation(stack: Stack, rotateFunctionArn: string, permission:
     secretId: Fn.ref('SigningKeysSecret'),
     rotationLambdaArn: rotateFunctionArn,
     rotateImmediatelyOnUpdate: true,
-    rotationRules: { automaticallyAfterDays: Fn.ref('SigningKeyRotationDays') as unknown as number },
+    rotationRules: { automaticallyAfterDays: Token.asNumber(Fn.ref('SigningKeyRotationDays')) },
   });
   signing.overrideLogicalId('SigningKeysRotation');
   signing.addResourceDependency(permission);
@@ -58,9 +58,9 @@ export function addRotation(stack: Stack, rotateFunctionArn: string, permission:
     secretId: Fn.ref('DatabaseSecret'),
     rotationLambdaArn: rotateFunctionArn,
     rotateImmediatelyOnUpdate: false,
-    rotationRules: { automaticallyAfterDays: Fn.ref('DatabaseRotationDays') as unknown as number },
+    rotationRules: { automaticallyAfterDays: Token.asNumber(Fn.ref('DatabaseRotationDays')) },
   });
   database.overrideLogicalId('DatabaseRotationSchedule');
-  database.cfnOptions.condition = stack.node.findChild('RotateDatabase') as never;
+  database.cfnOptions.condition = stack.node.findChild('RotateDatabase') as CfnCondition;
   database.addResourceDependency(permission);
 }
