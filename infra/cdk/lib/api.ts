@@ -1,6 +1,7 @@
 // The HTTP API: every function's routes on its live alias, the $default catch-all, and the
 // contract's CORS (API Gateway answers preflights; functions never handle CORS).
 import { Aws, Fn, Stack } from 'aws-cdk-lib';
+import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
 import { CfnApi, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Deployed } from './functions';
@@ -28,7 +29,14 @@ export function addHttpApi(stack: Stack, functions: Deployed[]): HttpApi {
   for (const d of withRoutes) {
     for (const route of d.config.routes) {
       if (route.path === '$default') continue;
-      api.addRoutes({ path: route.path, methods: [route.method as HttpMethod], integration: integration.get(d.needs.name)! });
+      const [added] = api.addRoutes({ path: route.path, methods: [route.method as HttpMethod], integration: integration.get(d.needs.name)! });
+      // The integration lets API Gateway invoke the alias for any method on the path ("*/*/path",
+      // path parameters literal); SAM grants this route alone, as "*/METHOD/path" with each
+      // {parameter} a wildcard. The narrower grant, as SAM makes it:
+      const sourceArn = Fn.sub(
+        `arn:\${AWS::Partition}:execute-api:\${AWS::Region}:\${AWS::AccountId}:\${HttpApi}/*/${route.method}${route.path.replace(/\{[^}]+\}/g, '*')}`,
+      );
+      for (const p of added.node.findAll().filter((c): c is CfnPermission => c instanceof CfnPermission)) p.sourceArn = sourceArn;
     }
   }
   return api;

@@ -31,6 +31,14 @@ function diff(a: Json | undefined, b: Json | undefined, path: string, report: (p
     for (const k of [...new Set([...Object.keys(x), ...Object.keys(y)])].sort()) diff(x[k], y[k], `${path}.${k}`, report);
     return;
   }
+  // Lists of names or grants: what is on one side only, not a shifted index.
+  if (Array.isArray(a) && Array.isArray(b) && [...a, ...b].every((x) => typeof x === 'string')) {
+    const onlySam = a.filter((x) => !b.includes(x));
+    const onlyCdk = b.filter((x) => !a.includes(x));
+    if (onlySam.length || onlyCdk.length) report(`${path} (only on one side)`, onlySam, onlyCdk);
+    else report(`${path} (order)`, a, b);
+    return;
+  }
   if (Array.isArray(a) && Array.isArray(b) && a.length === b.length) {
     a.forEach((v, i) => diff(v, b[i], `${path}[${i}]`, report));
     return;
@@ -39,7 +47,9 @@ function diff(a: Json | undefined, b: Json | undefined, path: string, report: (p
 }
 
 export function render(differences: Difference[]): string {
-  const show = (v: Json | undefined) => (v === undefined ? '(missing)' : JSON.stringify(v));
+  // A list shows one item a line: a grant or route missing on one side reads at a glance.
+  const show = (v: Json | undefined) =>
+    v === undefined ? '(missing)' : Array.isArray(v) && v.length > 1 ? v.map((x) => `\n      ${JSON.stringify(x)}`).join('') : JSON.stringify(v);
   const lines: string[] = [];
   let last = '';
   for (const d of differences) {
@@ -47,7 +57,7 @@ export function render(differences: Difference[]): string {
       lines.push(`[${d.category}]`);
       last = d.category;
     }
-    lines.push(`  ${d.role}${d.path === '.' ? '' : ` ${d.path}`}`, `    SAM: ${show(d.sam)}`, `    CDK: ${show(d.cdk)}`);
+    lines.push(`  ${d.role}${d.path === '.' ? '' : ` ${d.path.replace(/^ /, '')}`}`, `    SAM: ${show(d.sam)}`, `    CDK: ${show(d.cdk)}`);
   }
   return lines.join('\n');
 }

@@ -69,13 +69,12 @@ export function extract(template: Template, parameters: Record<string, Json>): E
     };
   }
   // Who may invoke what: API Gateway on each alias, Secrets Manager on the rotation function.
-  const grants: Record<string, number> = {};
+  const grants: Json[] = [];
   for (const [, perm] of of('AWS::Lambda::Permission')) {
     const p = props(perm);
-    const key = `${p.Principal} -> ${JSON.stringify(p.FunctionName)}${p.SourceAccount ? ` (account ${p.SourceAccount})` : ''}`;
-    grants[key] = (grants[key] ?? 0) + 1;
+    grants.push(`${p.Principal} -> ${JSON.stringify(p.FunctionName)} from ${JSON.stringify(p.SourceArn ?? p.SourceAccount ?? null)}: ${p.Action}`);
   }
-  out['http-api']['lambda-permissions'] = grants;
+  out['http-api']['lambda-permissions'] = sorted(grants);
 
   // ---- http-api: CORS, warnings, the $default stage ----
   for (const [id, api] of of('AWS::ApiGatewayV2::Api')) {

@@ -35,6 +35,13 @@ test('a route sent elsewhere or missing is caught [routes]', () => {
   caught('routes', samTemplate(), cdk as never);
 });
 
+test('API Gateway allowed to invoke a route on any method is caught [http-api]', () => {
+  const cdk = cdkTemplate() as unknown as T;
+  const permission = find(cdk, 'AWS::Lambda::Permission', (p) => JSON.stringify(p.SourceArn ?? '').includes('/GET/api/v1/users/me'));
+  permission.Properties.SourceArn = JSON.parse(JSON.stringify(permission.Properties.SourceArn).replace('/GET/api/v1/users/me', '/*/api/v1/users/me'));
+  caught('http-api', samTemplate(), cdk as never);
+});
+
 test('CORS that differs is caught [http-api]', () => {
   const sam = samTemplate() as unknown as T;
   const cors = find(sam, 'AWS::ApiGatewayV2::Api').Properties.Body['x-amazon-apigateway-cors'];
