@@ -134,6 +134,9 @@ static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
         &[
             "node_modules/aws-cdk/bin/cdk",
             "synth",
+            // compile() built it: cdk.json's app would run tsc again.
+            "--app",
+            "node build/bin/app.js",
             "--quiet",
             "--no-notices",
             "--no-version-reporting",
