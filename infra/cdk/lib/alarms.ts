@@ -27,14 +27,14 @@ const stat = (id: string, metricName: string, dimensions: CfnAlarm.DimensionProp
   metricStat: { period, stat: 'Sum', metric: { namespace, metricName, dimensions } },
 });
 
-/** Rollback alarms: on the version being deployed only, never the alias as a whole. Returns the ids per function. */
-export function addRollbackAlarms(stack: Stack, api: Deployed[]): Map<string, string[]> {
-  const ids = new Map<string, string[]>();
+/** Rollback alarms: on the version being deployed only, never the alias as a whole. Returns them per function. */
+export function addRollbackAlarms(stack: Stack, api: Deployed[]): Map<string, CfnAlarm[]> {
+  const byFunction = new Map<string, CfnAlarm[]>();
   for (const d of api) {
     const version = d.fn.currentVersion.version;
     const dims = [SERVICE, { name: 'Function', value: d.needs.name }, { name: 'Version', value: version }];
     const n = d.needs.name;
-    alarm(stack, `${d.prefix}RollbackServerErrorRateAlarm`, {
+    const rate = alarm(stack, `${d.prefix}RollbackServerErrorRateAlarm`, {
       name: `${n}-rollback-server-error-rate`,
       alarmDescription: "More than 5 % of the deploying version's requests were server errors (at least 10 requests a minute), 2 minutes out of 3.",
       metrics: [
@@ -47,7 +47,7 @@ export function addRollbackAlarms(stack: Stack, api: Deployed[]): Map<string, st
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
     }, false);
-    alarm(stack, `${d.prefix}RollbackLatencyAlarm`, {
+    const latency = alarm(stack, `${d.prefix}RollbackLatencyAlarm`, {
       name: `${n}-rollback-latency-p99`,
       alarmDescription: "The deploying version's p99 handler latency was over 2 s, 3 minutes out of 3.",
       namespace: NAMESPACE,
@@ -62,7 +62,7 @@ export function addRollbackAlarms(stack: Stack, api: Deployed[]): Map<string, st
     }, false);
     // A 500 the function returns is a successful invocation; this one sees crashes, timeouts and
     // init failures of the deploying version invoked through the alias.
-    alarm(stack, `${d.prefix}RollbackInvocationErrorsAlarm`, {
+    const errors = alarm(stack, `${d.prefix}RollbackInvocationErrorsAlarm`, {
       name: `${n}-rollback-invocation-errors`,
       alarmDescription: 'The deploying version failed invocations through the live alias (crash, timeout, init error), 2 minutes out of 3.',
       namespace: 'AWS/Lambda',
@@ -79,9 +79,9 @@ export function addRollbackAlarms(stack: Stack, api: Deployed[]): Map<string, st
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
     }, false);
-    ids.set(d.needs.name, [`${d.prefix}RollbackServerErrorRateAlarm`, `${d.prefix}RollbackLatencyAlarm`, `${d.prefix}RollbackInvocationErrorsAlarm`]);
+    byFunction.set(d.needs.name, [rate, latency, errors]);
   }
-  return ids;
+  return byFunction;
 }
 
 export function addStackAlarms(stack: Stack, functions: Deployed[], api: Deployed[], apiId: string): void {

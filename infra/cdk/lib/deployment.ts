@@ -2,12 +2,12 @@
 // its live alias by the DeploymentType parameter, rolled back by the function's rollback alarms
 // or a hook's Failed report, with the two traffic hooks.
 import { Fn, Stack } from 'aws-cdk-lib';
-import { Alarm } from 'aws-cdk-lib/aws-cloudwatch';
+import { Alarm, CfnAlarm } from 'aws-cdk-lib/aws-cloudwatch';
 import { CfnApplication, LambdaApplication, LambdaDeploymentConfig, LambdaDeploymentGroup } from 'aws-cdk-lib/aws-codedeploy';
 import { CfnRole, Role } from 'aws-cdk-lib/aws-iam';
 import { Deployed } from './functions';
 
-export function addDeployments(stack: Stack, functions: Deployed[], rollbackAlarms: Map<string, string[]>): LambdaApplication {
+export function addDeployments(stack: Stack, functions: Deployed[], rollbackAlarms: Map<string, CfnAlarm[]>): LambdaApplication {
   const application = new LambdaApplication(stack, 'ServerlessDeploymentApplication');
   (application.node.defaultChild as CfnApplication).overrideLogicalId('ServerlessDeploymentApplication');
 
@@ -28,7 +28,8 @@ export function addDeployments(stack: Stack, functions: Deployed[], rollbackAlar
   const hook = (phase: string) => functions.find((d) => d.needs.hook === phase)?.fn;
 
   for (const d of functions.filter((f) => f.config.routes.length > 0)) {
-    const alarms = (rollbackAlarms.get(d.needs.name) ?? []).map((id) => Alarm.fromAlarmName(stack, `${id}Ref`, Fn.ref(id)));
+    // CodeDeploy names alarms by name: an alarm's Ref is its name.
+    const alarms = (rollbackAlarms.get(d.needs.name) ?? []).map((a) => Alarm.fromAlarmName(stack, `${a.node.id}Ref`, a.ref));
     new LambdaDeploymentGroup(stack, `${d.needs.logical_id}DeploymentGroup`, {
       application,
       alias: d.alias!,
