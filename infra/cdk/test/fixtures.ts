@@ -31,8 +31,14 @@ export const PARAMETERS: Record<string, Json> = JSON.parse(
     }),
 );
 
+const scratchDirs: string[] = [];
+process.on('exit', () => scratchDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+/** A temporary directory, removed when the test process ends. */
 export function scratch(name: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `redline-cdk-${name}-`));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `redline-cdk-${name}-`));
+  scratchDirs.push(dir);
+  return dir;
 }
 
 /**

@@ -118,7 +118,8 @@ static TEMPLATES: LazyLock<Templates> = LazyLock::new(|| {
     install();
     compile();
 
-    let scratch = std::env::temp_dir().join(format!("redline-cdk-{}", std::process::id()));
+    // Cargo's scratch space for integration tests, emptied by each run.
+    let scratch = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cdk");
     let _ = std::fs::remove_dir_all(&scratch);
     // Placeholder artefacts: synthesis hashes and copies target/lambda/<binary>; no release
     // build here (scripts/build-lambda.sh makes the real ones).
