@@ -49,14 +49,30 @@ test('CORS that differs is caught [http-api]', () => {
   caught('http-api', sam as never, cdkTemplate());
 });
 
-test('a function sized differently in a copy of template.yaml is caught [functions]', () => {
+/** SAM's transform of a copy of template.yaml with `from` replaced by `to` after `resource:`. */
+function brokenTemplate(resource: string, from: string, to: string): Record<string, Json> {
   const text = fs.readFileSync(path.join(ROOT, 'template.yaml'), 'utf8');
-  const users = text.indexOf('  UsersFunction:\n');
-  const at = text.indexOf('MemorySize: 256', users);
-  assert.ok(users > 0 && at > users, 'UsersFunction has MemorySize: 256');
+  const start = text.indexOf(`\n  ${resource}:\n`);
+  const at = text.indexOf(from, start);
+  assert.ok(start > 0 && at > start, `template.yaml: ${resource} has ${from}`);
   const broken = path.join(scratch('template'), 'template.yaml');
-  fs.writeFileSync(broken, text.slice(0, at) + 'MemorySize: 512' + text.slice(at + 'MemorySize: 256'.length));
-  caught('functions', samTransform(broken), cdkTemplate());
+  fs.writeFileSync(broken, text.slice(0, at) + to + text.slice(at + from.length));
+  return samTransform(broken);
+}
+
+test('a function sized differently in a copy of template.yaml is caught [functions]', () => {
+  caught('functions', brokenTemplate('UsersFunction', 'MemorySize: 256', 'MemorySize: 512'), cdkTemplate());
+});
+
+test('a rollback alarm or hook changed in a copy of template.yaml is caught [alarms, deployment]', () => {
+  caught('alarms', brokenTemplate('HealthRollbackLatencyAlarm', 'Threshold: 2000', 'Threshold: 3000'), cdkTemplate());
+  caught('deployment', brokenTemplate('GreeterFunction', '          - !Ref GreeterRollbackLatencyAlarm\n', ''), cdkTemplate());
+});
+
+test('a variable changed in the CDK app\'s needs table is caught [environment]', () => {
+  const needs = loadNeeds();
+  needs.find((n) => n.name === 'health')!.environment.DB_PORT = '!Sub secretsmanager:${DatabaseSecret}#dbport';
+  caught('environment', samTemplate(), synth(needs));
 });
 
 test('a timeout or log retention that differs is caught [functions]', () => {
