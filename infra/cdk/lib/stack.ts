@@ -27,6 +27,8 @@ export class RedlineStack extends Stack {
       description:
         'redline: the auth API on AWS Lambda. One function per API area behind one HTTP API, deployed by CodeDeploy through its traffic hooks, plus the migrate function (run at each deploy) and the Secrets Manager rotation function (the CDK twin of template.yaml).',
       synthesizer: new DefaultStackSynthesizer(),
+      // No AWS::CDK::Metadata resource: the stack holds what template.yaml deploys, nothing more.
+      analyticsReporting: false,
       ...props,
     });
     addParameters(this);
