@@ -3,6 +3,7 @@
 //! artefacts (built by the script and by `sam build`), what each function binary links, and the
 //! laptop's Prometheus rules and Grafana dashboard.
 
+mod cdk;
 mod containers;
 mod lambda_artifacts;
 mod linked;
