@@ -27,7 +27,6 @@ const BINARIES: [&str; 7] = [
 ];
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs runner-traffic and runner-alarms: canary deployments watched by evaluated rollback alarms"]
 async fn a_build_answering_5xx_under_load_trips_its_alarm_and_rolls_back() {
     let env = TestEnv::new().await;
     let debug = target_dir().join("debug");

@@ -4,7 +4,6 @@
 //! Lambda's own `GetAlias`. Needs `cargo build --workspace --bins` first and moto
 //! (scripts/install-tools.sh).
 
-
 mod alarm;
 mod in_flight;
 mod moto;
