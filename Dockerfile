@@ -54,6 +54,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY configs/ configs/
 COPY shared/ shared/
 COPY functions/ functions/
+COPY infra/ops/ infra/ops/
 COPY tests/ tests/
 
 # One compile for every image: `cargo build --release --locked --workspace --bins` through

@@ -3,6 +3,7 @@
 # `scripts/bench.sh runner` for the local runner, `scripts/bench.sh secrets` for Secrets Manager,
 # `scripts/bench.sh deploy` for the traffic hooks' and a deployment's duration on the runner,
 # `scripts/bench.sh migrate` for migrate's duration as a custom resource on the runner,
+# `scripts/bench.sh rehearsal` for `redline-ops deploy --local` and the redline-ops commands on the runner,
 # `scripts/bench.sh telemetry` for the per-request cost of logs and metrics,
 # `scripts/bench.sh init [BASE_TARGET_DIR]` for each function's size and cold-start init beside the
 # bare lambda_http floor (and beside another build's binaries, e.g. an older commit's),
@@ -34,6 +35,10 @@ case "${1:-all}" in
     scripts/install-tools.sh
     cargo build --release --workspace --bins --locked
     REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench migrate --locked ;;
+  rehearsal)
+    # The local rehearsal under load, and each redline-ops command's latency: release binaries.
+    cargo build --release --workspace --bins --locked
+    REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench rehearsal --locked ;;
   telemetry)
     # Per-request telemetry cost in process: no subscriber, the functions' formatter, the old one.
     cargo bench -p redline-tests --bench telemetry --locked ;;
@@ -50,7 +55,8 @@ case "${1:-all}" in
     cargo bench -p redline-tests --bench secrets --locked
     cargo bench -p redline-tests --bench telemetry --locked
     REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench deploy --locked
-    REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench migrate --locked ;;
+    REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench migrate --locked
+    REDLINE_RUNNER_PROFILE=release cargo bench -p redline-tests --bench rehearsal --locked ;;
   *)
     cargo bench -p redline-tests --bench core --locked -- "$@" ;;
 esac

@@ -33,5 +33,10 @@ if ! psql -h "$PGHOST" -U "$PGUSER" -d postgres -Atc "SELECT 1 FROM pg_database 
 fi
 "$BIN/migrate"
 
-exec "$BIN/redline-local" --template template.yaml --env-vars configs/local-env.json \
-  --bin-dir "$BIN" --metrics-port 3002 --parameter-overrides "AllowedOrigins=$ORIGINS"
+# The traffic hooks call this runner's Lambda and CodeDeploy APIs (local-env.rehearsal.json), and
+# new builds may be published from target/ (--code-dir): `redline-ops deploy --local` rehearses
+# a deployment on this very runner.
+exec "$BIN/redline-local" --template template.yaml \
+  --env-vars configs/local-env.json --env-vars configs/local-env.rehearsal.json \
+  --code-dir "$PWD/target" --bin-dir "$BIN" --metrics-port 3002 \
+  --parameter-overrides "AllowedOrigins=$ORIGINS"

@@ -6,6 +6,7 @@ pub mod deploy;
 pub mod emf;
 pub mod events;
 pub mod harness;
+pub mod load;
 pub mod ops;
 pub mod rie;
 pub mod runner;

@@ -224,11 +224,12 @@ impl Drop for Scratch {
 }
 
 /// Writes a copy of the misbehaving test function with `mark` appended, as `dir/name`: each
-/// mark is different code, hence a new version when published.
+/// mark is different code, hence a new version when published, and the function reports the
+/// mark it runs with (its `context` action).
 pub fn marked_copy(dir: &Path, name: &str, mark: &str) {
     use std::os::unix::fs::PermissionsExt;
     let mut bytes = std::fs::read(workspace_bin("misbehave")).unwrap();
-    bytes.extend_from_slice(format!("OPS-MARK={mark}").as_bytes());
+    bytes.extend_from_slice(format!("MISBEHAVE-MARK={mark}").as_bytes());
     let path = dir.join(name);
     std::fs::write(&path, &bytes).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -301,4 +302,38 @@ impl LocalStack {
             .unwrap_or_else(|e| panic!("publish {area}: {e:?}"));
         published.version().unwrap_or_default().to_string()
     }
+}
+
+/// The mark of the code `qualifier` of `function` runs, from a cold start: a warm instance is
+/// crashed first (its `crash` action), so the next invocation starts the version's code anew.
+pub async fn running_mark(runner: &Runner, function: &str, qualifier: &str) -> Value {
+    let lambda = runner.lambda();
+    let crashed = lambda
+        .invoke()
+        .function_name(function)
+        .qualifier(qualifier)
+        .payload(aws_sdk_lambda::primitives::Blob::new(
+            r#"{"action":"crash"}"#,
+        ))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("invoke {function}:{qualifier}: {e:?}"));
+    assert!(
+        crashed.function_error().is_some(),
+        "the crash did not crash"
+    );
+    let output = lambda
+        .invoke()
+        .function_name(function)
+        .qualifier(qualifier)
+        .payload(aws_sdk_lambda::primitives::Blob::new(
+            r#"{"action":"context"}"#,
+        ))
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("invoke {function}:{qualifier}: {e:?}"));
+    assert_eq!(output.function_error(), None);
+    let answer: Value = serde_json::from_slice(output.payload().unwrap().as_ref()).unwrap();
+    let body: Value = serde_json::from_str(answer["body"].as_str().unwrap()).unwrap();
+    body["mark"].clone()
 }

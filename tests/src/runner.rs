@@ -20,9 +20,11 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// A binary of the workspace, built by `cargo build --workspace --bins` (scripts/test.sh does).
+/// A binary of the workspace, built by `cargo build --workspace --bins` (scripts/test.sh does);
+/// the release one for benchmarks (`REDLINE_RUNNER_PROFILE=release`, as for the runner).
 pub fn workspace_bin(name: &str) -> PathBuf {
-    let path = target_dir().join("debug").join(name);
+    let profile = std::env::var("REDLINE_RUNNER_PROFILE").unwrap_or_else(|_| "debug".into());
+    let path = target_dir().join(profile).join(name);
     assert!(
         path.is_file(),
         "{} is missing: build the workspace's binaries first (cargo build --workspace --bins)",

@@ -10,6 +10,10 @@
 //!   with a note on stderr; anything else (a 500, a refused connection) is an endpoint failure.
 //!   Against AWS nothing is ever treated as empty.
 //!
+//! - **The local runner** (every endpoint on a loopback address) checks no signature: the calls
+//!   are signed with placeholder credentials, in a default Region when none is configured, so a
+//!   laptop needs no AWS configuration, and an operator's real keys never sign a local call.
+//!
 //! SDK errors become [`OpsError`]s here, and only here.
 
 use crate::error::OpsError;
@@ -33,6 +37,27 @@ impl Endpoints {
     pub fn against_aws(&self) -> bool {
         self.lambda.is_none()
     }
+
+    /// Every service overridden, to a loopback address: the local runner (or an emulator).
+    pub fn all_loopback(&self) -> bool {
+        [&self.lambda, &self.codedeploy, &self.cloudwatch]
+            .iter()
+            .all(|e| e.as_deref().is_some_and(is_loopback))
+    }
+}
+
+/// The configuration for a local endpoint: placeholder credentials, and a Region if none is set.
+fn local(sdk: SdkConfig) -> SdkConfig {
+    let region = sdk
+        .region()
+        .cloned()
+        .unwrap_or_else(|| aws_types::region::Region::new("us-east-1"));
+    sdk.to_builder()
+        .credentials_provider(aws_sdk_lambda::config::SharedCredentialsProvider::new(
+            aws_sdk_lambda::config::Credentials::new("local", "local", None, None, "redline-local"),
+        ))
+        .region(region)
+        .build()
 }
 
 #[derive(Clone)]
@@ -60,6 +85,11 @@ impl Aws {
             lambda: endpoint(&sdk, "Lambda"),
             codedeploy: endpoint(&sdk, "CodeDeploy"),
             cloudwatch: endpoint(&sdk, "CloudWatch"),
+        };
+        let sdk = if endpoints.all_loopback() {
+            local(sdk)
+        } else {
+            sdk
         };
         Aws {
             lambda: aws_sdk_lambda::Client::new(&sdk),

@@ -1,9 +1,7 @@
 //! Test-only: one real API area (`BROKEN_AREA`: auth, users, greeter or health) started as its
 //! binary starts it, answering 500 on one route (`BROKEN_ROUTE`, e.g. `POST /api/v1/auth/refresh`)
 //! and normally on every other. It is the "bad build" the traffic-hook tests deploy, so that no
-//! fault switch ships in a product binary. With `BROKEN_AFTER=N` the route answers normally for
-//! the first N calls of each process and fails after: a build that passes its smoke test and
-//! then fails under load, which only the rollback alarms catch.
+//! fault switch ships in a product binary.
 
 use redline_core::error::ApiError;
 use redline_core::http::rate::RateDecision;
@@ -15,15 +13,11 @@ use redline_core::startup::{start, Configured};
 use redline_core::Area;
 use redline_secrets_aws::REACH;
 use std::future::Future;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 struct Broken<F> {
     inner: F,
     /// `METHOD /path-template` of the route that fails.
     route: String,
-    /// Calls of that route that still succeed, per process.
-    after: u64,
-    calls: AtomicU64,
 }
 
 impl<F: Configured> Configured for Broken<F> {
@@ -51,7 +45,7 @@ impl<F: Function> Function for Broken<F> {
         let broken = ROUTES
             .iter()
             .any(|r| r.id == route && format!("{} {}", r.method, r.path) == self.route);
-        if broken && self.calls.fetch_add(1, Ordering::Relaxed) >= self.after {
+        if broken {
             return Err(ApiError::internal("broken on purpose"));
         }
         self.inner.call(route, input).await
@@ -60,21 +54,7 @@ impl<F: Function> Function for Broken<F> {
 
 async fn serve<F: Function + Configured>(inner: F) -> Result<(), lambda_http::Error> {
     let route = std::env::var("BROKEN_ROUTE").unwrap_or_default();
-    let after = match std::env::var("BROKEN_AFTER") {
-        Ok(n) => n
-            .parse()
-            .map_err(|_| format!("BROKEN_AFTER must be a count, not {n:?}"))?,
-        Err(_) => 0,
-    };
-    let calls = AtomicU64::new(0);
-    App::new(Broken {
-        inner,
-        route,
-        after,
-        calls,
-    })
-    .serve()
-    .await
+    App::new(Broken { inner, route }).serve().await
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -1,20 +1,22 @@
-//! The rehearsal's alarm path on the real template: a build of auth that passes its smoke test
-//! (captcha, login, refresh, logout) but answers 500 on `GET /.well-known/jwks.json` (the
-//! test-only `broken_area`, so no fault switch ships) is deployed as a canary while a steady
-//! load asks for the JWKS. Its server-error-rate rollback alarm goes to ALARM on the new
-//! version's metrics, the runner rolls back, and `deploy --local` says so: an `alarm` event, then
-//! `rollback`, exit 1, `live` on the old version. The load's failures are the canary's share only.
+//! Rehearsals on the real template with the real traffic hooks, where the new auth build is bad
+//! (the test-only `broken_area`, so no fault switch ships), while a steady load asks port 3000
+//! for the JWKS:
+//! - a build that passes its smoke test (captcha, login, refresh, logout) but answers 500 on
+//!   `GET /.well-known/jwks.json` is deployed as a canary. Its server-error-rate rollback alarm
+//!   goes to ALARM on the new version's metrics, the runner rolls back, and `deploy --local` says
+//!   so: an `alarm` event, then `rollback`, exit 1, `live` on the old version;
+//! - a build failing the PreTraffic smoke test (its login answers 500) is rolled back before any
+//!   traffic moves: the load never reaches it.
 //!
-//! Needs runner-traffic (canary types, the template's deployment groups with their alarms,
-//! `x-redline-minute`) and runner-alarms (the evaluator behind `DescribeAlarms`).
+//! In both, every answer from the version that was already live succeeded.
 
 use redline_tests::deploy::{SMOKE_SECRET, STACK};
-use redline_tests::ops::{alias, run, Scratch};
+use redline_tests::load::Load;
+use redline_tests::ops::{alias, run, Answer, Scratch};
 use redline_tests::runner::{bin_dir, env_file, repo_root, stack_env_files, target_dir, Runner};
 use redline_tests::TestEnv;
-use serde_json::json;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use serde_json::{json, Value};
+use std::time::Duration;
 
 const BINARIES: [&str; 7] = [
     "auth",
@@ -26,99 +28,117 @@ const BINARIES: [&str; 7] = [
     "traffic-hook",
 ];
 
+/// The runner on the real template, with a new build in its code directory in which auth is
+/// `broken_area` failing `broken_route`; the other files are those the runner runs, which it
+/// publishes as nothing new (no deployment for them).
+struct BadAuthBuild {
+    runner: Runner,
+    code: Scratch,
+    _bins: Scratch,
+    _env: TestEnv,
+}
+
+impl BadAuthBuild {
+    async fn start(broken_route: &str) -> BadAuthBuild {
+        let env = TestEnv::new().await;
+        let debug = target_dir().join("debug");
+        let bins = Scratch(bin_dir(&BINARIES.map(|name| (name, debug.join(name)))));
+        let code = Scratch::new("bad-auth");
+        for name in ["users", "greeter", "health", "migrate"] {
+            std::fs::copy(debug.join(name), code.0.join(name)).unwrap();
+        }
+        std::fs::copy(debug.join("broken_area"), code.0.join("auth")).unwrap();
+        let code_dir = code.0.to_string_lossy().into_owned();
+        let broken = json!({"AuthFunction": {
+            "BROKEN_AREA": "auth",
+            "BROKEN_ROUTE": broken_route,
+        }});
+        let runner = Runner::start_with(
+            &repo_root().join("template.yaml"),
+            &|port| {
+                let endpoint = format!("http://127.0.0.1:{port}");
+                let mut files = stack_env_files(
+                    &env,
+                    json!({
+                        "REDLINE__SMOKE__SECRET": SMOKE_SECRET,
+                        "AWS_ENDPOINT_URL_LAMBDA": endpoint,
+                        "AWS_ENDPOINT_URL_CODEDEPLOY": endpoint,
+                        "AWS_ACCESS_KEY_ID": "local",
+                        "AWS_SECRET_ACCESS_KEY": "local",
+                    }),
+                );
+                files.push(env_file(&broken));
+                files
+            },
+            &bins.0,
+            &[
+                "--parameter-overrides",
+                "AllowedOrigins=http://localhost:5173",
+                "--code-dir",
+                &code_dir,
+                "--hook-timeout",
+                "60",
+            ],
+        );
+        BadAuthBuild {
+            runner,
+            code,
+            _bins: bins,
+            _env: env,
+        }
+    }
+
+    /// `deploy --local` of the new build under a steady load on the JWKS: the answer, and what
+    /// the load saw.
+    async fn rehearse(&self, kind: &str, minute: &str) -> (Answer, redline_tests::load::Seen) {
+        let load = Load::start(
+            &self.runner,
+            &["/.well-known/jwks.json"],
+            4,
+            Duration::from_millis(5),
+        );
+        let endpoint = self.runner.endpoint();
+        let code_dir = self.code.0.to_string_lossy().into_owned();
+        let (kind, minute) = (kind.to_string(), minute.to_string());
+        let answer = tokio::task::spawn_blocking(move || {
+            run(
+                &endpoint,
+                &[
+                    "deploy",
+                    "--local",
+                    "--stack",
+                    STACK,
+                    "--bin-dir",
+                    &code_dir,
+                    "--type",
+                    &kind,
+                    "--minute",
+                    &minute,
+                ],
+            )
+        })
+        .await
+        .unwrap();
+        let seen = load.stop(&self.runner).await;
+        (answer, seen)
+    }
+
+    fn auth_events(answer: &Answer) -> Vec<Value> {
+        answer
+            .lines()
+            .into_iter()
+            .filter(|e| e["function"] == "auth")
+            .collect()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_build_answering_5xx_under_load_trips_its_alarm_and_rolls_back() {
-    let env = TestEnv::new().await;
-    let debug = target_dir().join("debug");
-    let bins = Scratch(bin_dir(&BINARIES.map(|name| (name, debug.join(name)))));
-    // The new build: auth is the broken one; the others are the very files the runner runs,
-    // which it publishes as nothing new (no deployment for them).
-    let code = Scratch::new("alarm-code");
-    for name in ["users", "greeter", "health", "migrate"] {
-        std::fs::copy(debug.join(name), code.0.join(name)).unwrap();
-    }
-    std::fs::copy(debug.join("broken_area"), code.0.join("auth")).unwrap();
-    let code_dir = code.0.to_string_lossy().into_owned();
-    let runner = Runner::start_with(
-        &repo_root().join("template.yaml"),
-        &|port| {
-            let endpoint = format!("http://127.0.0.1:{port}");
-            let mut files = stack_env_files(
-                &env,
-                json!({
-                    "REDLINE__SMOKE__SECRET": SMOKE_SECRET,
-                    "AWS_ENDPOINT_URL_LAMBDA": endpoint,
-                    "AWS_ENDPOINT_URL_CODEDEPLOY": endpoint,
-                    "AWS_ACCESS_KEY_ID": "local",
-                    "AWS_SECRET_ACCESS_KEY": "local",
-                }),
-            );
-            files.push(env_file(&json!({"AuthFunction": {
-                "BROKEN_AREA": "auth", "BROKEN_ROUTE": "GET /.well-known/jwks.json"}})));
-            files
-        },
-        &bins.0,
-        &[
-            "--parameter-overrides",
-            "AllowedOrigins=http://localhost:5173",
-            "--code-dir",
-            &code_dir,
-            "--hook-timeout",
-            "60",
-        ],
-    );
+    let stack = BadAuthBuild::start("GET /.well-known/jwks.json").await;
+    let (answer, seen) = stack.rehearse("Canary10Percent5Minutes", "2s").await;
 
-    // A steady load on the JWKS through the HTTP API, as clients would keep asking.
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let mut load = Vec::new();
-    for _ in 0..4 {
-        let (stop, ok, failed) = (stop.clone(), ok.clone(), failed.clone());
-        let url = runner.url("/.well-known/jwks.json");
-        load.push(tokio::spawn(async move {
-            let client = reqwest::Client::new();
-            while !stop.load(Ordering::Relaxed) {
-                match client.get(&url).send().await {
-                    Ok(answer) if answer.status().is_success() => {
-                        ok.fetch_add(1, Ordering::Relaxed)
-                    }
-                    _ => failed.fetch_add(1, Ordering::Relaxed),
-                };
-            }
-        }));
-    }
-
-    let endpoint = runner.endpoint();
-    let answer = tokio::task::spawn_blocking(move || {
-        run(
-            &endpoint,
-            &[
-                "deploy",
-                "--local",
-                "--stack",
-                STACK,
-                "--bin-dir",
-                &code_dir,
-                "--type",
-                "Canary10Percent5Minutes",
-                "--minute",
-                "2s",
-            ],
-        )
-    })
-    .await
-    .unwrap();
-    stop.store(true, Ordering::Relaxed);
-    for task in load {
-        task.await.unwrap();
-    }
-
-    assert_eq!(answer.code, 1, "{answer:?}\n{}", runner.log_text());
-    let events: Vec<_> = answer
-        .lines()
-        .into_iter()
-        .filter(|e| e["function"] == "auth")
-        .collect();
+    assert_eq!(answer.code, 1, "{answer:?}\n{}", stack.runner.log_text());
+    let events = BadAuthBuild::auth_events(&answer);
     let kinds: Vec<&str> = events
         .iter()
         .map(|e| e["event"].as_str().unwrap())
@@ -138,10 +158,40 @@ async fn a_build_answering_5xx_under_load_trips_its_alarm_and_rolls_back() {
     );
     assert_eq!(events[rollback]["version"], "1");
     assert_eq!(
-        alias(&runner.endpoint(), &format!("{STACK}-auth")).await,
+        alias(&stack.runner.endpoint(), &format!("{STACK}-auth")).await,
         ("1".into(), vec![])
     );
-    // Only the canary failed: the old version answered the other nine tenths.
-    let (ok, failed) = (ok.load(Ordering::Relaxed), failed.load(Ordering::Relaxed));
-    assert!(failed > 0 && ok > 5 * failed, "ok {ok}, failed {failed}");
+    // Only the canary failed: the old version answered every one of its requests.
+    seen.assert_live_versions_succeeded(&[("AuthFunction", "1")]);
+    let (_, failed) = seen.served_by("AuthFunction", "2");
+    assert!(failed > 0, "the canary failed nothing: {seen:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_build_failing_its_pretraffic_smoke_test_never_answers_port_3000() {
+    let stack = BadAuthBuild::start("POST /api/v1/auth/login").await;
+    let (answer, seen) = stack.rehearse("AllAtOnce", "1s").await;
+
+    assert_eq!(answer.code, 1, "{answer:?}\n{}", stack.runner.log_text());
+    let events = BadAuthBuild::auth_events(&answer);
+    let hook = events
+        .iter()
+        .find(|e| e["event"] == "hook")
+        .unwrap_or_else(|| panic!("a hook event: {events:?}"));
+    assert_eq!(hook["reason"], "BeforeAllowTraffic Failed", "{events:?}");
+    assert!(
+        !events.iter().any(|e| e["event"] == "shift"),
+        "traffic moved: {events:?}"
+    );
+    assert_eq!(events.last().unwrap()["event"], "rollback", "{events:?}");
+    assert_eq!(
+        alias(&stack.runner.endpoint(), &format!("{STACK}-auth")).await,
+        ("1".into(), vec![])
+    );
+    seen.assert_live_versions_succeeded(&[("AuthFunction", "1")]);
+    assert_eq!(
+        seen.served_by("AuthFunction", "2"),
+        (0, 0),
+        "the failed build answered port 3000: {seen:?}"
+    );
 }

@@ -1,9 +1,21 @@
 //! `deploy --local` on the runner (the ops fixture): a new build of every function in the
-//! runner's `--code-dir`, rehearsed with the stand-in hooks. AllAtOnce is played by the runner
-//! today; the canary and linear types, and their `x-redline-minute`, come with runner-traffic.
+//! runner's `--code-dir`, rehearsed with the stand-in hooks, while a steady load runs on port
+//! 3000: every answer from a version that was live before the rehearsal must succeed.
 
-use redline_tests::ops::{alias, run, write_build, LocalStack, AREAS, LOCAL_STACK};
+use redline_tests::load::{Load, Seen};
+use redline_tests::ops::{
+    alias, run, running_mark, write_build, Answer, LocalStack, AREAS, LOCAL_STACK,
+};
 use serde_json::Value;
+use std::time::Duration;
+
+/// The versions live before every rehearsal here, as the runner logs them.
+const LIVE_BEFORE: [(&str, &str); 4] = [
+    ("AuthFunction", "1"),
+    ("UsersFunction", "1"),
+    ("GreeterFunction", "1"),
+    ("HealthFunction", "1"),
+];
 
 /// The events of one function, as `(event, version, weight)`.
 fn of(events: &[Value], area: &str) -> Vec<(String, String, Option<f64>)> {
@@ -20,28 +32,44 @@ fn of(events: &[Value], area: &str) -> Vec<(String, String, Option<f64>)> {
         .collect()
 }
 
-fn rehearse(stack: &LocalStack, kind: &str) -> redline_tests::ops::Answer {
-    rehearse_with(stack, kind, "300ms")
+async fn rehearse(stack: &LocalStack, kind: &str) -> Answer {
+    rehearse_with(stack, kind, "300ms").await.0
 }
 
-fn rehearse_with(stack: &LocalStack, kind: &str, minute: &str) -> redline_tests::ops::Answer {
+/// `deploy --local` of a new build under a steady load on every area's route: the answer, and
+/// what the load saw (checked: every answer from a version live before succeeded).
+async fn rehearse_with(stack: &LocalStack, kind: &str, minute: &str) -> (Answer, Seen) {
     write_build(&stack.code.0, "second");
-    let bin_dir = stack.code.0.to_string_lossy().into_owned();
-    run(
-        &stack.endpoint(),
-        &[
-            "deploy",
-            "--local",
-            "--stack",
-            LOCAL_STACK,
-            "--bin-dir",
-            &bin_dir,
-            "--type",
-            kind,
-            "--minute",
-            minute,
-        ],
-    )
+    let paths = AREAS.map(|area| format!("/{area}/ok"));
+    let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let load = Load::start(&stack.runner, &paths, 4, Duration::from_millis(5));
+    let (endpoint, bin_dir) = (
+        stack.endpoint(),
+        stack.code.0.to_string_lossy().into_owned(),
+    );
+    let (kind, minute) = (kind.to_string(), minute.to_string());
+    let answer = tokio::task::spawn_blocking(move || {
+        run(
+            &endpoint,
+            &[
+                "deploy",
+                "--local",
+                "--stack",
+                LOCAL_STACK,
+                "--bin-dir",
+                &bin_dir,
+                "--type",
+                &kind,
+                "--minute",
+                &minute,
+            ],
+        )
+    })
+    .await
+    .unwrap();
+    let seen = load.stop(&stack.runner).await;
+    seen.assert_live_versions_succeeded(&LIVE_BEFORE);
+    (answer, seen)
 }
 
 fn check_event_fields(events: &[Value]) {
@@ -59,7 +87,7 @@ fn check_event_fields(events: &[Value]) {
 #[tokio::test(flavor = "multi_thread")]
 async fn an_all_at_once_rehearsal_ends_on_the_new_versions() {
     let stack = LocalStack::start("Succeeded", &[]);
-    let answer = rehearse(&stack, "AllAtOnce");
+    let answer = rehearse(&stack, "AllAtOnce").await;
     assert_eq!(answer.code, 0, "{answer:?}\n{}", stack.runner.log_text());
     let events = answer.lines();
     check_event_fields(&events);
@@ -113,8 +141,16 @@ async fn an_all_at_once_rehearsal_ends_on_the_new_versions() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_pretraffic_hook_rolls_every_function_back_and_exits_1() {
     let stack = LocalStack::start("Failed", &[]);
-    let answer = rehearse(&stack, "AllAtOnce");
+    let (answer, seen) = rehearse_with(&stack, "AllAtOnce", "300ms").await;
     assert_eq!(answer.code, 1, "{answer:?}");
+    // The failed builds never answered port 3000.
+    for (function, _) in LIVE_BEFORE {
+        assert_eq!(
+            seen.served_by(function, "2"),
+            (0, 0),
+            "{function}: {seen:?}"
+        );
+    }
     let events = answer.lines();
     check_event_fields(&events);
     for area in AREAS {
@@ -142,6 +178,17 @@ async fn a_failing_pretraffic_hook_rolls_every_function_back_and_exits_1() {
         );
     }
     assert!(answer.stderr.contains("rolled back"), "{answer:?}");
+    // A rebuild after the rehearsal (the bin dir rewritten) leaves the published versions alone:
+    // version 2, which never ran, starts the build it was published from.
+    write_build(&stack.code.0, "third");
+    for area in AREAS {
+        let function = format!("{LOCAL_STACK}-{area}");
+        assert_eq!(
+            running_mark(&stack.runner, &function, "2").await,
+            "second",
+            "{area}"
+        );
+    }
 }
 
 #[test]
@@ -164,7 +211,7 @@ fn deploy_local_refuses_an_endpoint_that_is_not_loopback() {
 async fn rollback_after_a_rehearsal_goes_back_to_the_replaced_versions_and_shows_drift() {
     let stack = LocalStack::start("Succeeded", &[]);
     let endpoint = stack.endpoint();
-    let answer = rehearse(&stack, "AllAtOnce");
+    let answer = rehearse(&stack, "AllAtOnce").await;
     assert_eq!(answer.code, 0, "{answer:?}");
     let status = run(&endpoint, &["status", "--stack", LOCAL_STACK, "--json"]);
     assert_eq!(status.code, 0, "{status:?}");
@@ -201,8 +248,15 @@ async fn canary_and_linear_rehearsals_shift_in_steps_and_end_on_the_new_versions
     // A 600 ms minute: a linear step lasts long enough for a loaded machine's polls to see it.
     for kind in ["Canary10Percent5Minutes", "Linear10PercentEvery1Minute"] {
         let stack = LocalStack::start("Succeeded", &[]);
-        let answer = rehearse_with(&stack, kind, "600ms");
+        let (answer, seen) = rehearse_with(&stack, kind, "600ms").await;
         assert_eq!(answer.code, 0, "{kind}: {answer:?}");
+        // The new versions took their share while the weights moved.
+        for (function, _) in LIVE_BEFORE {
+            assert!(
+                seen.served_by(function, "2").0 > 0,
+                "{kind} {function}: {seen:?}"
+            );
+        }
         let events = answer.lines();
         check_event_fields(&events);
         for area in AREAS {
