@@ -374,6 +374,18 @@ impl Watch {
             emit(event);
             return Ok(Some(true));
         }
+        // An alarm can go to ALARM and stop the deployment between two looks; CodeDeploy names
+        // it in the deployment's message, so it still gets its event, before the rollback.
+        let message = deployment.message.as_deref().unwrap_or_default();
+        for name in activated_alarms(message) {
+            if self.alarms.insert(name.clone()) {
+                let mut event = Event::new("alarm", self.area.name, &self.version);
+                event.weight = Some(self.weight);
+                event.alarm = Some(name);
+                event.reason = Some("activated: CodeDeploy stopped the deployment".into());
+                emit(event);
+            }
+        }
         let mut event = Event::new("rollback", self.area.name, &deployment.current_version);
         event.weight = Some(0.0);
         event.reason = deployment
@@ -402,9 +414,39 @@ impl Watch {
     }
 }
 
+/// The alarms CodeDeploy names in a deployment stopped by alarms (`… Activated alarms:
+/// <name>, <name>`).
+fn activated_alarms(message: &str) -> Vec<String> {
+    let Some((_, names)) = message.split_once("Activated alarms:") else {
+        return Vec::new();
+    };
+    names
+        .split('<')
+        .skip(1)
+        .filter_map(|part| part.split_once('>'))
+        .map(|(name, _)| name.trim().to_string())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_alarms_codedeploy_names_are_read_from_its_message() {
+        let message = "One or more alarms have been activated according to the Amazon CloudWatch \
+            metrics you selected, and the affected deployments have been stopped. Activated \
+            alarms: <redline-auth-rollback-server-error-rate>, <redline-auth-rollback-latency-p99>";
+        assert_eq!(
+            activated_alarms(message),
+            [
+                "redline-auth-rollback-server-error-rate",
+                "redline-auth-rollback-latency-p99"
+            ]
+        );
+        assert!(activated_alarms("The BeforeAllowTraffic hook reported Failed.").is_empty());
+    }
 
     #[test]
     fn the_appspec_is_sams() {

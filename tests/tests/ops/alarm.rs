@@ -146,7 +146,7 @@ async fn a_build_answering_5xx_under_load_trips_its_alarm_and_rolls_back() {
     let alarm = kinds
         .iter()
         .position(|k| *k == "alarm")
-        .expect("an alarm event");
+        .unwrap_or_else(|| panic!("no alarm event: {events:?}\n{seen:?}"));
     let rollback = kinds
         .iter()
         .position(|k| *k == "rollback")
@@ -178,7 +178,12 @@ async fn a_build_failing_its_pretraffic_smoke_test_never_answers_port_3000() {
         .iter()
         .find(|e| e["event"] == "hook")
         .unwrap_or_else(|| panic!("a hook event: {events:?}"));
-    assert_eq!(hook["reason"], "BeforeAllowTraffic Failed", "{events:?}");
+    assert!(
+        hook["reason"]
+            .as_str()
+            .is_some_and(|r| r.starts_with("BeforeAllowTraffic Failed")),
+        "{events:?}"
+    );
     assert!(
         !events.iter().any(|e| e["event"] == "shift"),
         "traffic moved: {events:?}"
