@@ -9,23 +9,14 @@
 //!
 //! Needs PostgreSQL and Redis. Run: `scripts/bench.sh rehearsal`.
 
-use redline_tests::deploy::{SMOKE_SECRET, STACK};
+use redline_tests::deploy::{deployment_runner, template_bins, STACK};
 use redline_tests::load::Load;
-use redline_tests::ops::{run, Scratch};
-use redline_tests::runner::{bin_dir, repo_root, stack_env_files, workspace_bin, Runner};
+use redline_tests::ops::{deploy_local, run, Scratch};
+use redline_tests::runner::{workspace_bin, Runner};
 use redline_tests::TestEnv;
 use serde_json::json;
 use std::time::{Duration, Instant};
 
-const BINARIES: [&str; 7] = [
-    "auth",
-    "users",
-    "greeter",
-    "health",
-    "migrate",
-    "rotate-secret",
-    "traffic-hook",
-];
 const MINUTE: &str = "1s";
 const ROUNDS: usize = 15;
 
@@ -37,7 +28,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 /// The runner on the real template with the release binaries, and a code directory holding a
 /// new build (`mark` appended to each API function and migrate).
 fn stack(env: &TestEnv, mark: &str) -> (Runner, Scratch, Scratch) {
-    let bins = Scratch(bin_dir(&BINARIES.map(|name| (name, workspace_bin(name)))));
+    let bins = Scratch(template_bins());
     let code = Scratch::new("rehearsal-bench");
     for name in ["auth", "users", "greeter", "health", "migrate"] {
         let mut bytes = std::fs::read(workspace_bin(name)).unwrap();
@@ -47,30 +38,7 @@ fn stack(env: &TestEnv, mark: &str) -> (Runner, Scratch, Scratch) {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
-    let code_dir = code.0.to_string_lossy().into_owned();
-    let runner = Runner::start_with(
-        &repo_root().join("template.yaml"),
-        &|port| {
-            let endpoint = format!("http://127.0.0.1:{port}");
-            stack_env_files(
-                env,
-                json!({
-                    "REDLINE__SMOKE__SECRET": SMOKE_SECRET,
-                    "AWS_ENDPOINT_URL_LAMBDA": endpoint,
-                    "AWS_ENDPOINT_URL_CODEDEPLOY": endpoint,
-                    "AWS_ACCESS_KEY_ID": "local",
-                    "AWS_SECRET_ACCESS_KEY": "local",
-                }),
-            )
-        },
-        &bins.0,
-        &[
-            "--parameter-overrides",
-            "AllowedOrigins=http://localhost:5173",
-            "--code-dir",
-            &code_dir,
-        ],
-    );
+    let runner = deployment_runner(env, &bins.0, &code.0, json!({}), 30);
     (runner, code, bins)
 }
 
@@ -87,28 +55,8 @@ async fn rehearsal(kind: &str) {
         4,
         Duration::from_millis(5),
     );
-    let (endpoint, code_dir) = (runner.endpoint(), code.0.to_string_lossy().into_owned());
-    let kind_arg = kind.to_string();
     let started = Instant::now();
-    let answer = tokio::task::spawn_blocking(move || {
-        run(
-            &endpoint,
-            &[
-                "deploy",
-                "--local",
-                "--stack",
-                STACK,
-                "--bin-dir",
-                &code_dir,
-                "--type",
-                &kind_arg,
-                "--minute",
-                MINUTE,
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let answer = deploy_local(&runner.endpoint(), &code.0, kind, MINUTE).await;
     let took = started.elapsed().as_secs_f64();
     let seen = load.stop(&runner).await;
     assert_eq!(answer.code, 0, "{answer:?}");

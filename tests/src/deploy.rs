@@ -4,49 +4,58 @@
 //! deployment of it (AllAtOnce, or as a [`Plan`] says). Used by the traffic-hook and
 //! traffic-shifting tests and the deployment benchmark.
 
-use crate::runner::{bin_dir, env_file, repo_root, stack_env_files, target_dir, Runner};
+use crate::runner::{
+    bin_dir, env_file, repo_root, stack_env_files, target_dir, workspace_bin, Runner,
+};
 use crate::TestEnv;
 use aws_sdk_codedeploy::types::{
     AppSpecContent, DeploymentStatus, RevisionLocation, RevisionLocationType,
 };
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub const SMOKE_SECRET: &str = "traffic-hook-test-smoke-secret";
 pub const STACK: &str = "redline-local";
 
+/// The function binaries the real template runs.
+pub const BINARIES: [&str; 7] = [
+    "auth",
+    "users",
+    "greeter",
+    "health",
+    "migrate",
+    "rotate-secret",
+    "traffic-hook",
+];
+
+/// The template's binaries as the runner's `--bin-dir`: the debug build for tests, the release
+/// one for benchmarks (`REDLINE_RUNNER_PROFILE`, as for the runner itself).
+pub fn template_bins() -> PathBuf {
+    bin_dir(&BINARIES.map(|name| (name, workspace_bin(name))))
+}
+
 /// The binaries of the template under the runner, plus the bad build in a code directory.
 fn directories() -> (PathBuf, PathBuf) {
-    // Tests run the debug build; the benchmark the release one (as the runner it starts).
-    let profile = std::env::var("REDLINE_RUNNER_PROFILE").unwrap_or_else(|_| "debug".into());
-    let debug = target_dir().join(profile);
-    let binaries: Vec<(&str, PathBuf)> = [
-        "auth",
-        "users",
-        "greeter",
-        "health",
-        "migrate",
-        "rotate-secret",
-        "traffic-hook",
-    ]
-    .iter()
-    .map(|name| (*name, debug.join(name)))
-    .collect();
     // A copy: the runner resolves links before it checks that code is inside a --code-dir.
     let code =
         std::env::temp_dir().join(format!("redline-code-{}", crate::servers::unique_token()));
     std::fs::create_dir_all(&code).unwrap();
     std::fs::copy(broken_area(), code.join("broken_area")).unwrap();
-    (bin_dir(&binaries), code)
+    (template_bins(), code)
 }
 
-/// The runner on the real template, the hooks pointed at its CodeDeploy and Lambda APIs, every
-/// function sharing the smoke secret, and `logical_id` ready to run `broken_area` as `area`
-/// failing `broken_route` once its code is updated.
-pub fn runner(env: &TestEnv, logical_id: &str, area: &str, broken_route: &str) -> Runner {
-    let (bins, code) = directories();
-    let section = json!({"BROKEN_AREA": area, "BROKEN_ROUTE": broken_route});
+/// The runner on the real template for a deployment: `bins` as its binaries, new builds
+/// published from `code_dir`, the hooks pointed at its CodeDeploy and Lambda APIs, every
+/// function sharing the smoke secret, and `sections` (env-vars sections by logical id) on top.
+pub fn deployment_runner(
+    env: &TestEnv,
+    bins: &Path,
+    code_dir: &Path,
+    sections: serde_json::Value,
+    hook_timeout_s: u32,
+) -> Runner {
+    let hook_timeout = hook_timeout_s.to_string();
     Runner::start_with(
         &repo_root().join("template.yaml"),
         &|port| {
@@ -61,19 +70,28 @@ pub fn runner(env: &TestEnv, logical_id: &str, area: &str, broken_route: &str) -
                     "AWS_SECRET_ACCESS_KEY": "local",
                 }),
             );
-            files.push(env_file(&json!({ logical_id: section })));
+            files.push(env_file(&sections));
             files
         },
-        &bins,
+        bins,
         &[
             "--parameter-overrides",
             "AllowedOrigins=http://localhost:5173",
             "--code-dir",
-            code.to_str().unwrap(),
+            code_dir.to_str().unwrap(),
             "--hook-timeout",
-            "30",
+            &hook_timeout,
         ],
     )
+}
+
+/// The runner on the real template, the hooks pointed at its CodeDeploy and Lambda APIs, every
+/// function sharing the smoke secret, and `logical_id` ready to run `broken_area` as `area`
+/// failing `broken_route` once its code is updated.
+pub fn runner(env: &TestEnv, logical_id: &str, area: &str, broken_route: &str) -> Runner {
+    let (bins, code) = directories();
+    let section = json!({"BROKEN_AREA": area, "BROKEN_ROUTE": broken_route});
+    deployment_runner(env, &bins, &code, json!({ logical_id: section }), 30)
 }
 
 /// Publishes the bad build as version 2, deploys it AllAtOnce with both hooks, and waits.

@@ -50,6 +50,29 @@ pub fn run(endpoint: &str, args: &[&str]) -> Answer {
     answer(command.args(args))
 }
 
+/// `redline-ops deploy --local` of the build in `bin_dir` on the runner at `endpoint` (stack
+/// `redline-local`), off the async threads so that a load on the runner keeps running.
+pub async fn deploy_local(endpoint: &str, bin_dir: &Path, kind: &str, minute: &str) -> Answer {
+    let endpoint = endpoint.to_string();
+    let args: Vec<String> = ["deploy", "--local", "--stack", LOCAL_STACK, "--bin-dir"]
+        .iter()
+        .map(|a| a.to_string())
+        .chain([bin_dir.to_string_lossy().into_owned()])
+        .chain([
+            "--type".into(),
+            kind.into(),
+            "--minute".into(),
+            minute.into(),
+        ])
+        .collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        run(&endpoint, &args)
+    })
+    .await
+    .expect("redline-ops ran")
+}
+
 /// As [`run`], with more variables (`REDLINE_STACK`).
 pub fn run_with(endpoint: &str, vars: &[(&str, &str)], args: &[&str]) -> Answer {
     let mut command = command(endpoint);

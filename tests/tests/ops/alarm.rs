@@ -10,23 +10,13 @@
 //!
 //! In both, every answer from the version that was already live succeeded.
 
-use redline_tests::deploy::{SMOKE_SECRET, STACK};
+use redline_tests::deploy::{deployment_runner, template_bins, STACK};
 use redline_tests::load::Load;
-use redline_tests::ops::{alias, run, Answer, Scratch};
-use redline_tests::runner::{bin_dir, env_file, repo_root, stack_env_files, target_dir, Runner};
+use redline_tests::ops::{alias, deploy_local, Answer, Scratch};
+use redline_tests::runner::{workspace_bin, Runner};
 use redline_tests::TestEnv;
 use serde_json::{json, Value};
 use std::time::Duration;
-
-const BINARIES: [&str; 7] = [
-    "auth",
-    "users",
-    "greeter",
-    "health",
-    "migrate",
-    "rotate-secret",
-    "traffic-hook",
-];
 
 /// The runner on the real template, with a new build in its code directory in which auth is
 /// `broken_area` failing `broken_route`; the other files are those the runner runs, which it
@@ -41,45 +31,17 @@ struct BadAuthBuild {
 impl BadAuthBuild {
     async fn start(broken_route: &str) -> BadAuthBuild {
         let env = TestEnv::new().await;
-        let debug = target_dir().join("debug");
-        let bins = Scratch(bin_dir(&BINARIES.map(|name| (name, debug.join(name)))));
+        let bins = Scratch(template_bins());
         let code = Scratch::new("bad-auth");
         for name in ["users", "greeter", "health", "migrate"] {
-            std::fs::copy(debug.join(name), code.0.join(name)).unwrap();
+            std::fs::copy(workspace_bin(name), code.0.join(name)).unwrap();
         }
-        std::fs::copy(debug.join("broken_area"), code.0.join("auth")).unwrap();
-        let code_dir = code.0.to_string_lossy().into_owned();
+        std::fs::copy(workspace_bin("broken_area"), code.0.join("auth")).unwrap();
         let broken = json!({"AuthFunction": {
             "BROKEN_AREA": "auth",
             "BROKEN_ROUTE": broken_route,
         }});
-        let runner = Runner::start_with(
-            &repo_root().join("template.yaml"),
-            &|port| {
-                let endpoint = format!("http://127.0.0.1:{port}");
-                let mut files = stack_env_files(
-                    &env,
-                    json!({
-                        "REDLINE__SMOKE__SECRET": SMOKE_SECRET,
-                        "AWS_ENDPOINT_URL_LAMBDA": endpoint,
-                        "AWS_ENDPOINT_URL_CODEDEPLOY": endpoint,
-                        "AWS_ACCESS_KEY_ID": "local",
-                        "AWS_SECRET_ACCESS_KEY": "local",
-                    }),
-                );
-                files.push(env_file(&broken));
-                files
-            },
-            &bins.0,
-            &[
-                "--parameter-overrides",
-                "AllowedOrigins=http://localhost:5173",
-                "--code-dir",
-                &code_dir,
-                "--hook-timeout",
-                "60",
-            ],
-        );
+        let runner = deployment_runner(&env, &bins.0, &code.0, broken, 60);
         BadAuthBuild {
             runner,
             code,
@@ -97,28 +59,7 @@ impl BadAuthBuild {
             4,
             Duration::from_millis(5),
         );
-        let endpoint = self.runner.endpoint();
-        let code_dir = self.code.0.to_string_lossy().into_owned();
-        let (kind, minute) = (kind.to_string(), minute.to_string());
-        let answer = tokio::task::spawn_blocking(move || {
-            run(
-                &endpoint,
-                &[
-                    "deploy",
-                    "--local",
-                    "--stack",
-                    STACK,
-                    "--bin-dir",
-                    &code_dir,
-                    "--type",
-                    &kind,
-                    "--minute",
-                    &minute,
-                ],
-            )
-        })
-        .await
-        .unwrap();
+        let answer = deploy_local(&self.runner.endpoint(), &self.code.0, kind, minute).await;
         let seen = load.stop(&self.runner).await;
         (answer, seen)
     }

@@ -4,7 +4,7 @@
 
 use redline_tests::load::{Load, Seen};
 use redline_tests::ops::{
-    alias, run, running_mark, write_build, Answer, LocalStack, AREAS, LOCAL_STACK,
+    alias, deploy_local, run, running_mark, write_build, Answer, LocalStack, AREAS, LOCAL_STACK,
 };
 use serde_json::Value;
 use std::time::Duration;
@@ -43,30 +43,7 @@ async fn rehearse_with(stack: &LocalStack, kind: &str, minute: &str) -> (Answer,
     let paths = AREAS.map(|area| format!("/{area}/ok"));
     let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
     let load = Load::start(&stack.runner, &paths, 4, Duration::from_millis(5));
-    let (endpoint, bin_dir) = (
-        stack.endpoint(),
-        stack.code.0.to_string_lossy().into_owned(),
-    );
-    let (kind, minute) = (kind.to_string(), minute.to_string());
-    let answer = tokio::task::spawn_blocking(move || {
-        run(
-            &endpoint,
-            &[
-                "deploy",
-                "--local",
-                "--stack",
-                LOCAL_STACK,
-                "--bin-dir",
-                &bin_dir,
-                "--type",
-                &kind,
-                "--minute",
-                &minute,
-            ],
-        )
-    })
-    .await
-    .unwrap();
+    let answer = deploy_local(&stack.endpoint(), &stack.code.0, kind, minute).await;
     let seen = load.stop(&stack.runner).await;
     seen.assert_live_versions_succeeded(&LIVE_BEFORE);
     (answer, seen)
