@@ -37,6 +37,7 @@ export const FUNCTION_CONFIG: Record<string, FunctionConfig> = {
       get('/api/v1/auth/lock-status/{identifier}'),
       post('/api/v1/auth/totp/setup'),
       post('/api/v1/auth/totp/enable'),
+      post('/api/v1/auth/totp/disable'),
       get('/.well-known/jwks.json'),
     ],
   },

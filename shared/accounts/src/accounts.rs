@@ -201,17 +201,56 @@ impl Accounts<'_> {
         Ok(())
     }
 
-    /// Promotes the pending secret (re-encrypted under the current key) to the active one.
-    pub async fn enable_totp(&self, id: i64, cipher: &[u8]) -> Result<(), DbError> {
+    /// Promotes the pending secret (re-encrypted under the current key) to the active one and
+    /// replaces the recovery codes, in one statement: no moment has the factor without its codes.
+    pub async fn enable_totp(
+        &self,
+        id: i64,
+        cipher: &[u8],
+        recovery_digests: &[Vec<u8>],
+    ) -> Result<(), DbError> {
         self.db
             .execute(
-                "UPDATE users SET totp_cipher = $2, totp_pending = NULL, \
-                                  totp_enabled = TRUE, updated_at = now() \
-                 WHERE id = $1",
-                &[&id, &cipher],
+                "WITH enabled AS ( \
+                     UPDATE users SET totp_cipher = $2, totp_pending = NULL, \
+                                      totp_enabled = TRUE, updated_at = now() \
+                     WHERE id = $1 RETURNING id), \
+                 cleared AS ( \
+                     DELETE FROM totp_recovery_codes WHERE user_id = $1) \
+                 INSERT INTO totp_recovery_codes (user_id, code_hash) \
+                 SELECT enabled.id, digest FROM enabled, unnest($3::bytea[]) AS digest",
+                &[&id, &cipher, &recovery_digests],
             )
             .await?;
         Ok(())
+    }
+
+    /// Turns the second factor off and forgets its secrets and recovery codes.
+    pub async fn disable_totp(&self, id: i64) -> Result<(), DbError> {
+        self.db
+            .execute(
+                "WITH cleared AS ( \
+                     DELETE FROM totp_recovery_codes WHERE user_id = $1) \
+                 UPDATE users SET totp_cipher = NULL, totp_pending = NULL, \
+                                  totp_enabled = FALSE, updated_at = now() \
+                 WHERE id = $1",
+                &[&id],
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Spends a recovery code: true when it existed, and then it is gone. One statement, so two
+    /// concurrent uses of one code cannot both succeed.
+    pub async fn spend_recovery_code(&self, id: i64, digest: &[u8]) -> Result<bool, DbError> {
+        let deleted = self
+            .db
+            .execute(
+                "DELETE FROM totp_recovery_codes WHERE user_id = $1 AND code_hash = $2",
+                &[&id, &digest],
+            )
+            .await?;
+        Ok(deleted == 1)
     }
 
     /// Deletes the account; its refresh families go with it (ON DELETE CASCADE).

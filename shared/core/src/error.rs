@@ -57,6 +57,9 @@ pub enum ApiError {
     /// Enabling TOTP with a code that does not match the pending secret (a 400, not a 401).
     #[error("totp code does not match the pending secret")]
     TotpSetupInvalid,
+    /// Disabling a second factor the account does not have.
+    #[error("totp not enabled")]
+    TotpNotEnabled,
     #[error("token missing")]
     TokenMissing,
     #[error("invalid token format")]
@@ -144,6 +147,11 @@ impl ApiError {
                 400,
                 "TOTP_INVALID",
                 "TOTP code does not match the pending secret",
+            ),
+            ApiError::TotpNotEnabled => (
+                400,
+                "TOTP_NOT_ENABLED",
+                "TOTP is not enabled on this account",
             ),
             ApiError::TokenMissing => (401, "TOKEN_MISSING", "authorization token is missing"),
             ApiError::InvalidTokenFormat => (

@@ -46,8 +46,9 @@ fn routes_needing_redis(access: &str, captcha_id: &str) -> Vec<(&'static str, Te
             "username": "alice", "password": "passw0rd!", "captcha_id": captcha_id, "captcha_code": FIXED_CODE}))),
         ("logout", TestRequest::post("/api/v1/auth/logout").bearer(access)),
         ("lock status", TestRequest::get("/api/v1/auth/lock-status/alice")),
-        ("totp setup", TestRequest::post("/api/v1/auth/totp/setup").bearer(access)),
+        ("totp setup", TestRequest::post("/api/v1/auth/totp/setup").bearer(access).json(json!({"password": "passw0rd!"}))),
         ("totp enable", TestRequest::post("/api/v1/auth/totp/enable").bearer(access).json(json!({"code": "123456"}))),
+        ("totp disable", TestRequest::post("/api/v1/auth/totp/disable").bearer(access).json(json!({"password": "passw0rd!", "code": "123456"}))),
         ("users me", TestRequest::get("/api/v1/users/me").bearer(access)),
         ("users delete", TestRequest::delete("/api/v1/users/me").bearer(access).json(json!({"password": "passw0rd!"}))),
     ]

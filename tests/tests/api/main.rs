@@ -14,5 +14,6 @@ mod servers;
 mod smoke;
 mod storage;
 mod tokens;
+mod totp;
 mod users;
 mod wire;

@@ -195,7 +195,12 @@ async fn every_contract_endpoint_through_the_local_runner() {
         (StatusCode::OK, Some("OKP"))
     );
     let (status, setup) = http
-        .call(post.clone(), "/api/v1/auth/totp/setup", Some(&access), None)
+        .call(
+            post.clone(),
+            "/api/v1/auth/totp/setup",
+            Some(&access),
+            Some(json!({"password": "passw0rd1"})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{setup}");
     assert!(setup["otpauth_url"]

@@ -181,7 +181,12 @@ async fn every_endpoint(session: &Session<'_>, secrets: &mut Sensitive) {
     assert_eq!(status, StatusCode::OK);
 
     let (status, setup) = session
-        .call(post.clone(), "/api/v1/auth/totp/setup", Some(&access), None)
+        .call(
+            post.clone(),
+            "/api/v1/auth/totp/setup",
+            Some(&access),
+            Some(json!({"password": password})),
+        )
         .await;
     assert_eq!(status, StatusCode::OK, "{setup}");
     let secret = setup["secret"].as_str().unwrap().to_string();
@@ -197,6 +202,32 @@ async fn every_endpoint(session: &Session<'_>, secrets: &mut Sensitive) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    let recovery_codes: Vec<String> = body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect();
+    for code in &recovery_codes {
+        secrets.add("TOTP recovery code", code);
+    }
+    let id = session.captcha("captcha_type=image").await;
+    let (status, body) = session
+        .call(
+            post.clone(),
+            "/api/v1/auth/login",
+            None,
+            Some(login(
+                &username,
+                &password,
+                json!({"captcha_id": id, "recovery_code": recovery_codes[0]}),
+            )),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for token in ["access_token", "refresh_token"] {
+        secrets.add("token from a recovery login", body[token].as_str().unwrap());
+    }
     let next = totp::code_now(&secret, 1);
     secrets.add("TOTP login code", &next);
     let id = session.captcha("captcha_type=image").await;

@@ -4,5 +4,6 @@
 pub mod captcha;
 pub mod login;
 pub mod rate_limit;
+pub mod recovery;
 pub mod sessions;
 pub mod totp;

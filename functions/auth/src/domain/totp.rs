@@ -48,6 +48,7 @@ return 1
 ";
 
 /// Verifies `code` for `user_id` and burns its step. `Ok(false)` for a wrong or replayed code.
+/// Steps are burnt per secret: a new secret (re-enabled, replaced) starts with its own history.
 pub async fn verify_once(
     cache: &Cache,
     user_id: i64,
@@ -60,12 +61,21 @@ pub async fn verify_once(
     let script = redis::Script::new(CLAIM_STEP);
     let mut invocation = script.prepare_invoke();
     invocation
-        .key(cache.key(&format!("totp:last:{user_id}")))
+        .key(cache.key(&format!("totp:last:{user_id}:{}", fingerprint(secret))))
         .arg(step)
         .arg(STEP * 4);
     // Not retried: a lost reply would make the second run see its own step as a replay.
     let claimed: i32 = cache.script_once(&invocation).await?;
     Ok(claimed == 1)
+}
+
+/// 64 bits of the secret's SHA-256: names its step history without revealing it.
+fn fingerprint(secret: &[u8]) -> String {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret);
+    digest.as_ref()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 #[cfg(test)]

@@ -1,10 +1,10 @@
 //! `POST /api/v1/auth/login`: captcha, lockout, password, TOTP, then a new session.
 
 use super::captcha::pass_captcha;
+use super::totp::{check_second_factor, SecondFactor};
 use super::{index_hex, lockout, State};
 use crate::domain::login::{self, LoginSubject};
 use crate::domain::sessions::Sessions;
-use crate::domain::totp;
 use redline_accounts::accounts::{Account, Accounts};
 use redline_accounts::as_attempt;
 use redline_accounts::identity::Identifier;
@@ -26,6 +26,8 @@ struct LoginBody {
     captcha_id: String,
     captcha_code: String,
     totp_code: String,
+    /// In place of `totp_code`: one of the codes handed out when TOTP was enabled.
+    recovery_code: String,
 }
 
 /// The account an identifier names and the lockout subject it counts against.
@@ -86,7 +88,7 @@ pub(super) async fn login(
     Ok(Reply::ok(pair))
 }
 
-/// Password, then TOTP. Unknown identifiers cost the same as known ones (a dummy hash).
+/// Password, then the second factor (a TOTP code or a recovery code). Unknown identifiers cost the same as known ones (a dummy hash).
 async fn check_credentials(
     state: &State,
     account: Option<Account>,
@@ -109,28 +111,10 @@ async fn check_credentials(
         _ => return Err(ApiError::InvalidCredentials),
     };
     if account.totp_enabled {
-        check_login_totp(state, &account, &body.totp_code).await?;
+        let offered = SecondFactor::from_login(&body.totp_code, &body.recovery_code);
+        check_second_factor(state, &account, offered).await?;
     }
     Ok((account, verdict))
-}
-
-pub(super) async fn check_login_totp(
-    state: &State,
-    account: &Account,
-    code: &str,
-) -> Result<(), ApiError> {
-    if code.trim().is_empty() {
-        return Err(ApiError::TotpRequired);
-    }
-    let cipher = account
-        .totp_cipher
-        .as_deref()
-        .ok_or_else(|| ApiError::internal("TOTP enabled without a secret"))?;
-    let secret = state.decrypt_pii("totp", cipher).await?;
-    if !totp::verify_once(state.cache(), account.id, &secret, code).await? {
-        return Err(ApiError::TotpInvalid);
-    }
-    Ok(())
 }
 
 /// After a successful login: a bcrypt or outdated hash is replaced and personal data sealed

@@ -67,6 +67,7 @@ impl Function for Auth {
             RouteId::LockStatus => lock_status::lock_status(state, input).await,
             RouteId::TotpSetup => totp::totp_setup(state, input).await,
             RouteId::TotpEnable => totp::totp_enable(state, input).await,
+            RouteId::TotpDisable => totp::totp_disable(state, input).await,
             RouteId::Jwks => jwks::jwks(state),
             _ => Err(ApiError::NotFound),
         }

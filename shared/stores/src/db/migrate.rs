@@ -26,6 +26,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "refresh_families",
         sql: include_str!("../../migrations/0002_refresh_families.sql"),
     },
+    Migration {
+        version: 3,
+        name: "totp_recovery_codes",
+        sql: include_str!("../../migrations/0003_totp_recovery_codes.sql"),
+    },
 ];
 
 /// An arbitrary constant naming redline's migration lock.
