@@ -1,6 +1,7 @@
 //! Configuration: layers, overrides, `${VAR:default}`, durations, validation, prod refusals.
 
 use redline_core::config::{Config, ConfigSource, Environment, SslMode};
+use redline_core::http::routes::RateGroup;
 use redline_core::init_error::InitError;
 use redline_core::Area;
 use redline_tests::areas::{self, load_resolved_from};
@@ -86,20 +87,14 @@ fn shipped_environments_load_with_the_contract_defaults() {
         ("redline", "redline-api")
     );
     assert_eq!(
-        (
-            dev.rate_limits.captcha,
-            dev.rate_limits.login,
-            dev.rate_limits.register
-        ),
-        (10, 10, 5)
+        RateGroup::ALL.map(|group| dev.rate_limits.per_minute(group)),
+        [10, 10, 5, 60, 30]
     );
 
     let test = load(&vars(&[("REDLINE_ENV", "test")])).unwrap();
-    assert!(
-        test.rate_limits.captcha >= 1000
-            && test.rate_limits.login >= 1000
-            && test.rate_limits.register >= 1000
-    );
+    assert!(RateGroup::ALL
+        .iter()
+        .all(|group| test.rate_limits.per_minute(*group) >= 1000));
 
     let prod = load(&prod_vars(&[])).unwrap();
     assert_eq!(prod.env, Environment::Prod);

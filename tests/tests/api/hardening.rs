@@ -312,6 +312,46 @@ async fn the_login_rate_limit_answers_429() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn refresh_and_lock_status_have_their_own_limits_and_ipv6_counts_by_64() {
+    let env = TestEnv::with(&[
+        ("RATE_LIMITS__REFRESH", "2"),
+        ("RATE_LIMITS__LOCK_STATUS", "2"),
+    ])
+    .await;
+    redline_tests::harness::wait_for_fresh_rate_window().await;
+    let api = env.api();
+    let refresh = |ip: &str| {
+        TestRequest::post("/api/v1/auth/refresh")
+            .json(json!({}))
+            .from_ip(ip)
+    };
+    // Three addresses of one /64 share a window; the next /64 has its own.
+    api.send(refresh("2001:db8:7:7::1"))
+        .await
+        .expect(400, "REFRESH_TOKEN_REQUIRED");
+    api.send(refresh("2001:db8:7:7:ffff:ffff:ffff:2"))
+        .await
+        .expect(400, "REFRESH_TOKEN_REQUIRED");
+    let limited = api.send(refresh("2001:db8:7:7::3")).await;
+    limited.expect(429, "RATE_LIMITED");
+    assert!(limited.header("retry-after").is_some());
+    api.send(refresh("2001:db8:7:8::1"))
+        .await
+        .expect(400, "REFRESH_TOKEN_REQUIRED");
+
+    // An IPv4 client is the same client when it arrives IPv4-mapped.
+    let status = |ip: &str| TestRequest::get("/api/v1/auth/lock-status/nobody").from_ip(ip);
+    api.send(status("203.0.113.88")).await.expect(200, "");
+    api.send(status("::ffff:203.0.113.88"))
+        .await
+        .expect(200, "");
+    api.send(status("203.0.113.88"))
+        .await
+        .expect(429, "RATE_LIMITED");
+    api.send(status("203.0.113.89")).await.expect(200, "");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn personal_data_under_an_old_key_is_resealed_at_login() {
     let mut env = TestEnv::new().await;
     let old = r#"{"current":1,"keys":{"1":"NZz6Ol/B4Ietqo6TT0PdfH7kXY2SjvSoNQY4Emsig4o="}}"#;

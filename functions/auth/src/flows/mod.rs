@@ -41,14 +41,17 @@ impl Function for Auth {
             return Ok(None);
         }
         let client_ip = incoming.client_ip.as_str();
-        let limits = &self.0.config.rate_limits;
-        let limit = match group {
-            RateGroup::Captcha => limits.captcha,
-            RateGroup::Login => limits.login,
-            RateGroup::Register => limits.register,
-        };
-        let decision = rate_limit::check(self.0.cache(), group.name(), client_ip, limit).await?;
-        Ok(Some(decision))
+        let limit = self.0.config.rate_limits.per_minute(group);
+        let decision = rate_limit::check(self.0.cache(), group.name(), client_ip, limit).await;
+        match (group, decision) {
+            // Refresh needs only PostgreSQL under the contract: its limit must not make Redis a
+            // dependency, so it fails open (and says so) while Redis is down.
+            (RateGroup::Refresh, Err(error)) => {
+                tracing::warn!(error = %error, "refresh rate limit skipped: cache unavailable");
+                Ok(None)
+            }
+            (_, decision) => Ok(Some(decision?)),
+        }
     }
 
     async fn call(&self, route: RouteId, input: &Input<'_>) -> Result<Reply, ApiError> {

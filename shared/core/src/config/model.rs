@@ -1,6 +1,7 @@
 //! The typed configuration tree. Every key has a default in `configs/config.yaml`.
 
 use super::{duration, Secret};
+use crate::http::routes::RateGroup;
 use serde::Deserialize;
 use std::time::Duration;
 
@@ -203,6 +204,21 @@ pub struct RateLimits {
     pub captcha: u32,
     pub login: u32,
     pub register: u32,
+    pub refresh: u32,
+    pub lock_status: u32,
+}
+
+impl RateLimits {
+    /// Requests a minute one client (an IPv4 address, an IPv6 /64) may make in `group`.
+    pub fn per_minute(&self, group: RateGroup) -> u32 {
+        match group {
+            RateGroup::Captcha => self.captcha,
+            RateGroup::Login => self.login,
+            RateGroup::Register => self.register,
+            RateGroup::Refresh => self.refresh,
+            RateGroup::LockStatus => self.lock_status,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -2,6 +2,7 @@
 
 use super::files::embedded_file;
 use super::{CaptchaDelivery, Config, ConfigError, Environment, PasswordConfig, SslMode};
+use crate::http::routes::RateGroup;
 use serde_json::Value;
 use std::time::Duration;
 
@@ -93,13 +94,10 @@ fn check_ranges(config: &Config) -> Result<(), ConfigError> {
 
     check_argon2(&config.auth.password)?;
 
-    at_least("rate_limits.captcha", config.rate_limits.captcha.into(), 1)?;
-    at_least("rate_limits.login", config.rate_limits.login.into(), 1)?;
-    at_least(
-        "rate_limits.register",
-        config.rate_limits.register.into(),
-        1,
-    )?;
+    for group in RateGroup::ALL {
+        let key = format!("rate_limits.{}", group.name());
+        at_least(&key, config.rate_limits.per_minute(group).into(), 1)?;
+    }
     positive("health.check_timeout", config.health.check_timeout)?;
     Ok(())
 }

@@ -30,14 +30,27 @@ pub enum RateGroup {
     Captcha,
     Login,
     Register,
+    Refresh,
+    LockStatus,
 }
 
 impl RateGroup {
+    pub const ALL: [RateGroup; 5] = [
+        RateGroup::Captcha,
+        RateGroup::Login,
+        RateGroup::Register,
+        RateGroup::Refresh,
+        RateGroup::LockStatus,
+    ];
+
+    /// Its key under `rate_limits` in the configuration, and in Redis.
     pub fn name(self) -> &'static str {
         match self {
             RateGroup::Captcha => "captcha",
             RateGroup::Login => "login",
             RateGroup::Register => "register",
+            RateGroup::Refresh => "refresh",
+            RateGroup::LockStatus => "lock_status",
         }
     }
 }
@@ -80,8 +93,8 @@ pub const ROUTES: &[Route] = &[
     route("POST",   "/api/v1/auth/register",                 RouteId::Register,      Auth,    Some(Rate::Register)),
     route("POST",   "/api/v1/auth/login",                    RouteId::Login,         Auth,    Some(Rate::Login)),
     route("POST",   "/api/v1/auth/logout",                   RouteId::Logout,        Auth,    None),
-    route("POST",   "/api/v1/auth/refresh",                  RouteId::Refresh,       Auth,    None),
-    route("GET",    "/api/v1/auth/lock-status/{identifier}", RouteId::LockStatus,    Auth,    None),
+    route("POST",   "/api/v1/auth/refresh",                  RouteId::Refresh,       Auth,    Some(Rate::Refresh)),
+    route("GET",    "/api/v1/auth/lock-status/{identifier}", RouteId::LockStatus,    Auth,    Some(Rate::LockStatus)),
     route("POST",   "/api/v1/auth/totp/setup",               RouteId::TotpSetup,     Auth,    None),
     route("POST",   "/api/v1/auth/totp/enable",              RouteId::TotpEnable,    Auth,    None),
     route("POST",   "/api/v1/auth/totp/disable",             RouteId::TotpDisable,   Auth,    None),
