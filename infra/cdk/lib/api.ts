@@ -2,7 +2,7 @@
 // contract's CORS (API Gateway answers preflights; functions never handle CORS).
 import { Aws, Fn, Stack } from 'aws-cdk-lib';
 import { CfnPermission } from 'aws-cdk-lib/aws-lambda';
-import { CfnApi, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
+import { CfnApi, CfnRoute, CfnStage, HttpApi, HttpMethod } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Deployed } from './functions';
 
@@ -39,5 +39,21 @@ export function addHttpApi(stack: Stack, functions: Deployed[]): HttpApi {
       for (const p of added.node.findAll().filter((c): c is CfnPermission => c instanceof CfnPermission)) p.sourceArn = sourceArn;
     }
   }
+  throttle(api);
   return api;
+}
+
+/** Routes API Gateway throttles harder: nothing legitimate needs them at volume. */
+const TIGHT_ROUTES = ['GET /health', 'GET /health/live', 'GET /health/ready', 'GET /api/v1/auth/lock-status/{identifier}', '$default'];
+
+function throttle(api: HttpApi): void {
+  const stage = api.defaultStage!.node.defaultChild as CfnStage;
+  stage.addPropertyOverride('DefaultRouteSettings', {
+    ThrottlingRateLimit: Fn.ref('ThrottlingRateLimit'),
+    ThrottlingBurstLimit: Fn.ref('ThrottlingBurstLimit'),
+  });
+  const tight = { ThrottlingRateLimit: Fn.ref('TightThrottlingRateLimit'), ThrottlingBurstLimit: Fn.ref('TightThrottlingBurstLimit') };
+  stage.addPropertyOverride('RouteSettings', Object.fromEntries(TIGHT_ROUTES.map((key) => [key, tight])));
+  // A route setting names a route by key: the stage must come after the routes exist.
+  for (const route of api.node.findAll().filter((c) => c instanceof CfnRoute)) stage.addDependency(route as CfnRoute);
 }

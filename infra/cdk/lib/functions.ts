@@ -1,7 +1,7 @@
 // Every function of needs.json: its role (exactly its grants), its log group, the function from
 // the prebuilt artefact, and, where needs.json says so, a version per change and the `live` alias.
 import * as fs from 'fs';
-import { CfnResource, Fn, RemovalPolicy, Stack, Token, Aws, Duration } from 'aws-cdk-lib';
+import { CfnCondition, CfnParameter, CfnResource, Fn, RemovalPolicy, Stack, Token, Aws, Duration } from 'aws-cdk-lib';
 import { CfnRole, IRole, Role } from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { CfnLogGroup, LogGroup } from 'aws-cdk-lib/aws-logs';
@@ -109,11 +109,27 @@ export function addFunction(stack: Stack, needs: FunctionNeeds): Deployed {
     );
   }
 
+  reserveConcurrency(stack, prefix, cfnFn);
+
   const deployed: Deployed = { needs, config, prefix, fn, logGroup };
   if (needs.alias) {
     deployed.alias = new lambda.Alias(stack, `${needs.logical_id}Alias${needs.alias}`, { aliasName: needs.alias, version: fn.currentVersion });
   }
   return deployed;
+}
+
+/** A parameter per function: -1 leaves it in the account's shared pool, a number reserves (and caps) its concurrency, 0 stops it. */
+function reserveConcurrency(stack: Stack, prefix: string, fn: lambda.CfnFunction): void {
+  const parameter = `${prefix}ReservedConcurrency`;
+  new CfnParameter(stack, parameter, {
+    type: 'Number',
+    default: -1,
+    minValue: -1,
+    description: `Reserved concurrent executions of the ${prefix} function; -1 for none (the shared pool), 0 to stop it.`,
+  });
+  const condition = `Reserve${prefix}Concurrency`;
+  new CfnCondition(stack, condition, { expression: Fn.conditionNot(Fn.conditionEquals(Fn.ref(parameter), -1)) });
+  fn.addPropertyOverride('ReservedConcurrentExecutions', Fn.conditionIf(condition, Fn.ref(parameter), Aws.NO_VALUE));
 }
 
 /** Secrets Manager may invoke the rotation function, from this account only. */

@@ -97,6 +97,23 @@ export function addParameters(stack: Stack): void {
     description: "SAM's CodeDeploy traffic-shifting type for the API functions' live alias (AllAtOnce is blue-green, Canary canary, Linear rolling).",
   });
 
+  // Throttling: API Gateway drops what exceeds these before a function runs (429). Health
+  // probes, lock status and the $default catch-all get the tighter pair (api.ts).
+  p('ThrottlingRateLimit', {
+    type: 'Number',
+    default: 200,
+    minValue: 1,
+    description: 'Requests per second the HTTP API passes on, per route, unless a tighter pair below applies.',
+  });
+  p('ThrottlingBurstLimit', { type: 'Number', default: 400, minValue: 1, description: 'Burst bucket of the default throttling.' });
+  p('TightThrottlingRateLimit', {
+    type: 'Number',
+    default: 10,
+    minValue: 1,
+    description: 'Requests per second for each of /health, /health/live, /health/ready, lock status and the $default catch-all.',
+  });
+  p('TightThrottlingBurstLimit', { type: 'Number', default: 20, minValue: 1, description: 'Burst bucket of the tighter throttling.' });
+
   // One of the two must say where Redis is: refused at deploy rather than at every cold start.
   new CfnRule(stack, 'RedisLocation', {
     assertions: [

@@ -76,7 +76,7 @@ export function extract(template: Template, parameters: Record<string, Json>): E
   }
   out['http-api']['lambda-permissions'] = sorted(grants);
 
-  // ---- http-api: CORS, warnings, the $default stage ----
+  // ---- http-api: CORS, warnings, the $default stage and its throttling ----
   for (const [id, api] of of('AWS::ApiGatewayV2::Api')) {
     const p = props(api);
     const bodyCors = obj(obj(p.Body ?? null)['x-amazon-apigateway-cors'] ?? null);
@@ -87,7 +87,12 @@ export function extract(template: Template, parameters: Record<string, Json>): E
   }
   for (const [id, stage] of of('AWS::ApiGatewayV2::Stage')) {
     const p = props(stage);
-    out['http-api'][role(id)] = { autoDeploy: p.AutoDeploy ?? null, api: p.ApiId };
+    out['http-api'][role(id)] = {
+      autoDeploy: p.AutoDeploy ?? null,
+      api: p.ApiId,
+      defaultRouteSettings: p.DefaultRouteSettings ?? null,
+      routeSettings: p.RouteSettings ?? null,
+    };
   }
 
   // ---- functions, environment, log groups ----

@@ -100,3 +100,14 @@ test('a configuration change publishes a new version (SAM: AutoPublishAliasAllPr
   assert.ok(before && after);
   assert.notEqual(before, after);
 });
+
+test('the stage is created after every route its throttling settings name', () => {
+  const template = cdkTemplate() as Record<string, any>;
+  const resources = Object.entries(template.Resources as Record<string, any>);
+  const [, stage] = resources.find(([, r]) => r.Type === 'AWS::ApiGatewayV2::Stage')!;
+  const routes = new Map(resources.filter(([, r]) => r.Type === 'AWS::ApiGatewayV2::Route').map(([id, r]) => [r.Properties.RouteKey, id]));
+  for (const key of Object.keys(stage.Properties.RouteSettings)) {
+    assert.ok(routes.has(key), `no route ${key}`);
+    assert.ok((stage.DependsOn ?? []).includes(routes.get(key)), `the stage does not wait for ${key}`);
+  }
+});

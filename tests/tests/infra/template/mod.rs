@@ -5,7 +5,7 @@
 //! of `scripts/install-tools.sh`; no network.
 
 use redline_core::config::{layered, ConfigSource, Secret};
-use redline_core::http::routes::ROUTES;
+use redline_core::http::routes::{RouteId, ROUTES};
 use redline_core::needs::{Needs, FUNCTIONS as NEEDS};
 use redline_core::Area;
 use redline_stores::migrator::Migrator;

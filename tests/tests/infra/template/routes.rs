@@ -158,3 +158,76 @@ fn cors_is_the_contracts() {
         );
     }
 }
+
+/// A parameter's default, as a number.
+fn default_of(template: &Value, parameter: &str) -> f64 {
+    let declared = &template["Parameters"][parameter];
+    assert_eq!(declared["Type"].as_str(), Some("Number"), "{parameter}");
+    declared["Default"]
+        .as_f64()
+        .unwrap_or_else(|| panic!("{parameter} has a numeric default"))
+}
+
+#[test]
+fn throttling_is_parameterised_and_tighter_where_nothing_needs_volume() {
+    let template = template();
+    let stages = of_type(deployed(), "AWS::ApiGatewayV2::Stage");
+    let [(_, stage)] = stages.into_iter().collect::<Vec<_>>()[..] else {
+        panic!("one stage, the HTTP API's $default");
+    };
+    let by_parameters = |rate: &str, burst: &str| serde_json::json!({"ThrottlingRateLimit": {"Ref": rate}, "ThrottlingBurstLimit": {"Ref": burst}});
+    assert_eq!(
+        stage["Properties"]["DefaultRouteSettings"],
+        by_parameters("ThrottlingRateLimit", "ThrottlingBurstLimit")
+    );
+
+    // The health probes, lock status and the catch-all, from the route table: exactly these.
+    let mut tight: BTreeSet<String> = ROUTES
+        .iter()
+        .filter(|r| r.area == Area::Health || r.id == RouteId::LockStatus)
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    tight.insert("$default".into());
+    let settings = stage["Properties"]["RouteSettings"]
+        .as_object()
+        .expect("RouteSettings");
+    assert_eq!(settings.keys().cloned().collect::<BTreeSet<_>>(), tight);
+    for (key, setting) in settings {
+        assert_eq!(
+            *setting,
+            by_parameters("TightThrottlingRateLimit", "TightThrottlingBurstLimit"),
+            "{key}"
+        );
+    }
+    for kind in ["Rate", "Burst"] {
+        let default = default_of(&template, &format!("Throttling{kind}Limit"));
+        let tighter = default_of(&template, &format!("TightThrottling{kind}Limit"));
+        assert!(
+            tighter < default,
+            "{kind}: {tighter} is not tighter than {default}"
+        );
+    }
+}
+
+#[test]
+fn each_function_has_a_reserved_concurrency_parameter_unset_by_default() {
+    let template = template();
+    for id in FUNCTIONS.iter().copied() {
+        let prefix = id.trim_end_matches("Function");
+        let parameter = format!("{prefix}ReservedConcurrency");
+        assert_eq!(default_of(&template, &parameter), -1.0, "{parameter}");
+        let condition = format!("Reserve{prefix}Concurrency");
+        let reserved = &of_type(deployed(), "AWS::Lambda::Function")[id]["Properties"]
+            ["ReservedConcurrentExecutions"];
+        assert_eq!(
+            *reserved,
+            serde_json::json!({"Fn::If": [condition, {"Ref": parameter}, {"Ref": "AWS::NoValue"}]}),
+            "{id}"
+        );
+        assert_eq!(
+            deployed()["Conditions"][condition.as_str()],
+            serde_json::json!({"Fn::Not": [{"Fn::Equals": [{"Ref": parameter}, -1]}]}),
+            "{condition}"
+        );
+    }
+}
