@@ -268,6 +268,32 @@ fn prod_refuses_development_shortcuts() {
             )],
             "auth.tokens.signing_keys",
         ),
+        (
+            vec![("REDLINE__SECRETS__LOCAL_FILE", "configs/secrets.dev.json")],
+            "secrets.local_file",
+        ),
+        (
+            vec![("REDLINE__AUTH__PASSWORD__MEMORY_KIB", "19455")],
+            "auth.password.memory_kib",
+        ),
+        (
+            vec![("REDLINE__AUTH__PASSWORD__ITERATIONS", "1")],
+            "auth.password.iterations",
+        ),
+        (vec![("REDLINE__LOG__LEVEL", "trace")], "log.level"),
+        (
+            vec![("REDLINE__LOG__LEVEL", "info,redline_core=trace")],
+            "log.level",
+        ),
+        (vec![("REDLINE__LOG__LEVEL", "debug")], "log.level"),
+        (
+            vec![("REDLINE__LOG__LEVEL", "debug,lambda_runtime=info")],
+            "log.level",
+        ),
+        (
+            vec![("REDLINE__LOG__LEVEL", "info,lambda_http=debug")],
+            "log.level",
+        ),
     ];
     for (overrides, key) in cases {
         let message = error_of(prod_vars(&overrides));
@@ -276,6 +302,33 @@ fn prod_refuses_development_shortcuts() {
             "{key}: {message}"
         );
     }
+}
+
+#[test]
+fn prod_takes_stronger_hashing_and_debug_logging_that_keeps_raw_events_out() {
+    let config = load(&prod_vars(&[
+        ("REDLINE__AUTH__PASSWORD__MEMORY_KIB", "65536"),
+        ("REDLINE__AUTH__PASSWORD__ITERATIONS", "3"),
+        (
+            "REDLINE__LOG__LEVEL",
+            "debug,lambda_runtime=info,lambda_http=warn",
+        ),
+        ("REDLINE__SECRETS__LOCAL_FILE", ""),
+    ]))
+    .unwrap();
+    assert_eq!(config.auth.password.memory_kib, 65536);
+}
+
+#[test]
+fn inside_lambda_a_missing_redline_env_is_an_error_not_dev() {
+    let inside = vars(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")]);
+    let message = error_of(inside);
+    assert!(
+        message.contains("REDLINE_ENV") && message.contains("required inside Lambda"),
+        "{message}"
+    );
+    // Outside Lambda (a developer's shell, the tests) it stays the dev default.
+    assert_eq!(load(&vars(&[])).unwrap().env, Environment::Dev);
 }
 
 #[test]

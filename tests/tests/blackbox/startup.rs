@@ -5,7 +5,8 @@
 //! the invocation's error (blackbox/migrate_custom_resource.rs tests its callback). None panics
 //! or merely exits.
 
-use redline_tests::runner::{repo_root, stack_env_files, target_dir, Runner};
+use redline_tests::rie::Emulator;
+use redline_tests::runner::{repo_root, stack_env_files, target_dir, workspace_bin, Runner};
 use redline_tests::TestEnv;
 use serde_json::json;
 
@@ -58,4 +59,16 @@ async fn every_function_kind_reports_a_bad_configuration_as_a_typed_init_error()
     // migrate started and held its failure; the others failed their init.
     assert!(log.contains("cold start MigrateFunction#1"), "{log}");
     assert!(!log.contains("cold start GreeterFunction#"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn inside_lambda_a_missing_redline_env_fails_init_instead_of_starting_as_dev() {
+    // The real emulator gives the function AWS_LAMBDA_RUNTIME_API and nothing of ours.
+    let greeter = Emulator::start(&workspace_bin("greeter"), &[]);
+    let answer = greeter.invoke(&json!({})).await;
+    let text = answer.to_string();
+    assert!(
+        text.contains("Runtime.ConfigInvalid") && text.contains("REDLINE_ENV"),
+        "{text}"
+    );
 }

@@ -18,6 +18,9 @@ pub enum ConfigSource {
     Dir(PathBuf),
 }
 
+/// Set by Lambda (and by every emulator of it) for the runtime client: this process is a function.
+const LAMBDA_RUNTIME_API: &str = "AWS_LAMBDA_RUNTIME_API";
+
 /// The layered tree of this process's configuration: `REDLINE_ENV`, `REDLINE_CONFIG_DIR`,
 /// `REDLINE__*`, with `${VAR}` expanded and `secretsmanager:` references still in place.
 pub fn layered_from_env() -> Result<Layered, ConfigError> {
@@ -80,7 +83,17 @@ pub fn layered(
     source: &ConfigSource,
     vars: &HashMap<String, String>,
 ) -> Result<Layered, ConfigError> {
-    let env_name = vars.get("REDLINE_ENV").map(String::as_str).unwrap_or("dev");
+    let env_name = match vars.get("REDLINE_ENV") {
+        Some(name) => name.as_str(),
+        // Inside Lambda a forgotten variable must not quietly start with development settings.
+        None if vars.contains_key(LAMBDA_RUNTIME_API) => {
+            return Err(ConfigError::Env {
+                var: "REDLINE_ENV".into(),
+                reason: "is required inside Lambda: one of dev, test, prod".into(),
+            })
+        }
+        None => "dev",
+    };
     let env = Environment::parse(env_name).ok_or_else(|| ConfigError::Env {
         var: "REDLINE_ENV".into(),
         reason: format!("`{env_name}` is not one of dev, test, prod"),

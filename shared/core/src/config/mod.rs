@@ -9,6 +9,7 @@ mod duration;
 mod files;
 mod load;
 mod model;
+mod prod;
 mod reference;
 mod secret;
 mod validate;

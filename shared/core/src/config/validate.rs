@@ -1,9 +1,9 @@
-//! Start-up checks: every error names its key. `prod` refuses development shortcuts.
+//! Start-up checks: every error names its key. `prod` refuses development shortcuts
+//! ([`super::prod`]).
 
-use super::files::embedded_file;
-use super::{CaptchaDelivery, Config, ConfigError, Environment, PasswordConfig, SslMode};
+use super::prod::check_prod;
+use super::{Config, ConfigError, Environment, PasswordConfig};
 use crate::http::routes::RateGroup;
-use serde_json::Value;
 use std::time::Duration;
 
 pub(crate) fn validate(config: &Config) -> Result<(), ConfigError> {
@@ -121,118 +121,4 @@ fn check_argon2(password: &PasswordConfig) -> Result<(), ConfigError> {
         return invalid("memory_kib must be at least 8 × parallelism");
     }
     Ok(())
-}
-
-fn check_prod(config: &Config) -> Result<(), ConfigError> {
-    let captcha = &config.auth.captcha;
-    if !captcha.enabled {
-        return Err(ConfigError::key(
-            "auth.captcha.enabled",
-            "prod refuses a disabled captcha",
-        ));
-    }
-    if captcha.fixed_code.is_some() {
-        return Err(ConfigError::key(
-            "auth.captcha.fixed_code",
-            "prod refuses a fixed captcha code",
-        ));
-    }
-    if captcha.delivery == CaptchaDelivery::Outbox {
-        return Err(ConfigError::key(
-            "auth.captcha.delivery",
-            "prod refuses the development outbox",
-        ));
-    }
-    if config.database.sslmode == SslMode::Disable {
-        return Err(ConfigError::key(
-            "database.sslmode",
-            "prod refuses unencrypted database connections",
-        ));
-    }
-    let shipped = development_material();
-    let guarded = [
-        (
-            "auth.tokens.signing_keys",
-            config.auth.tokens.signing_keys.as_ref().map(|s| s.expose()),
-        ),
-        (
-            "auth.tokens.verification_keys",
-            config.auth.tokens.verification_keys.as_deref(),
-        ),
-        (
-            "crypto.data_keys",
-            config.crypto.data_keys.as_ref().map(|s| s.expose()),
-        ),
-        (
-            "crypto.blind_index_key",
-            config.crypto.blind_index_key.as_ref().map(|s| s.expose()),
-        ),
-    ];
-    for (key, value) in guarded {
-        let Some(value) = value else { continue };
-        let compact = normalise(value);
-        // Shipped key material anywhere in the value (even as an older data-key version).
-        let is_shipped = shipped.iter().any(|material| compact.contains(material));
-        if is_shipped || compact.contains("\"kid\":\"dev-") || compact.contains("\"kid\":\"test-") {
-            return Err(ConfigError::key(key, "prod refuses development keys"));
-        }
-    }
-    Ok(())
-}
-
-fn normalise(text: &str) -> String {
-    text.chars().filter(|c| !c.is_whitespace()).collect()
-}
-
-/// The key material shipped in the dev and test layers and the dev secrets file (every string
-/// of 32 characters or more in them): never acceptable in prod. Parsed once per process (every
-/// secrets refresh validates again).
-fn development_material() -> &'static [String] {
-    static MATERIAL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    MATERIAL.get_or_init(shipped_material)
-}
-
-fn shipped_material() -> Vec<String> {
-    let keys = [
-        "auth.tokens.signing_keys",
-        "auth.tokens.verification_keys",
-        "crypto.data_keys",
-        "crypto.blind_index_key",
-    ];
-    let mut values = Vec::new();
-    for file in ["config.dev.yaml", "config.test.yaml"] {
-        let Some(text) = embedded_file(file) else {
-            continue;
-        };
-        let Ok(layer) = config::Config::builder()
-            .add_source(config::File::from_str(text, config::FileFormat::Yaml))
-            .build()
-        else {
-            continue;
-        };
-        for key in keys {
-            if let Ok(value) = layer.get_string(key) {
-                values.push(serde_json::from_str(&value).unwrap_or(Value::String(value)));
-            }
-        }
-    }
-    if let Ok(Value::Object(secrets)) = serde_json::from_str(DEV_SECRETS) {
-        values.extend(secrets.into_iter().map(|(_, value)| value));
-    }
-    let mut material = Vec::new();
-    for value in &values {
-        collect_material(value, &mut material);
-    }
-    material
-}
-
-const DEV_SECRETS: &str = include_str!("../../../../configs/secrets.dev.json");
-
-fn collect_material(value: &Value, out: &mut Vec<String>) {
-    match value {
-        Value::String(text) if text.len() >= 32 => out.push(normalise(text)),
-        Value::Array(items) => items.iter().for_each(|item| collect_material(item, out)),
-        Value::Object(map) => map.values().for_each(|item| collect_material(item, out)),
-        _ => {}
-    }
 }
