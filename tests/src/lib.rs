@@ -7,6 +7,7 @@ pub mod emf;
 pub mod events;
 pub mod harness;
 pub mod load;
+pub mod openapi;
 pub mod ops;
 pub mod rie;
 pub mod runner;

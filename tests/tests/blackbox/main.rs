@@ -9,6 +9,7 @@ mod local_stack;
 mod log_format;
 mod metrics;
 mod migrate_custom_resource;
+mod openapi;
 mod redaction;
 mod rie_fidelity;
 mod rotation;

@@ -7,6 +7,7 @@ mod cdk;
 mod containers;
 mod lambda_artifacts;
 mod linked;
+mod openapi;
 mod prometheus;
 mod sam_build;
 mod template;
