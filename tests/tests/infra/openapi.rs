@@ -219,3 +219,48 @@ fn every_error_answer_documents_its_reasons_and_bearer_routes_their_token_errors
         );
     }
 }
+
+/// The compose stack serves the document: its `openapi` service mounts `openapi.yaml` where
+/// `SWAGGER_JSON` points, and the api service lets that page's origin call it ("Try it out").
+#[test]
+fn compose_serves_the_document_and_lets_its_page_call_the_api() {
+    let root = redline_tests::runner::repo_root();
+    let text = std::fs::read_to_string(root.join("docker-compose.yml")).expect("compose file");
+    let compose: Value = serde_yaml_ng::from_str(&text).expect("docker-compose.yml is YAML");
+    let service = &compose["services"]["openapi"];
+    let spec = service["environment"]["SWAGGER_JSON"]
+        .as_str()
+        .expect("the openapi service sets SWAGGER_JSON");
+    let mounts: Vec<&str> = service["volumes"]
+        .as_sequence()
+        .expect("the openapi service mounts the document")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(
+        mounts.contains(&format!("./openapi.yaml:{spec}:ro").as_str()),
+        "openapi.yaml is not mounted, read-only, at {spec}: {mounts:?}"
+    );
+    let published = service["ports"][0].as_str().expect("a published port");
+    // '127.0.0.1:${OPENAPI_HOST_PORT:-3003}:8080': the default host port.
+    let host_port = published
+        .rsplit_once(':')
+        .and_then(|(host, _)| host.rsplit_once(":-"))
+        .map(|(_, port)| port.trim_end_matches('}'))
+        .expect("host port with a default");
+    let api_command: Vec<&str> = compose["services"]["api"]["command"]
+        .as_sequence()
+        .expect("the api service's command")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let origins = api_command
+        .iter()
+        .find_map(|arg| arg.strip_prefix("AllowedOrigins="))
+        .expect("the api service sets AllowedOrigins");
+    let page = format!("http://localhost:{host_port}");
+    assert!(
+        origins.split(',').any(|origin| origin == page),
+        "the api service's AllowedOrigins ({origins}) lack {page}"
+    );
+}
