@@ -38,6 +38,7 @@ fn every_error() -> Vec<ApiError> {
         ApiError::TotpRequired,
         ApiError::TotpInvalid,
         ApiError::TotpSetupInvalid,
+        ApiError::TotpNotEnabled,
         ApiError::TokenMissing,
         ApiError::InvalidTokenFormat,
         ApiError::TokenInvalid,
@@ -68,6 +69,7 @@ fn every_error() -> Vec<ApiError> {
             | ApiError::TotpRequired
             | ApiError::TotpInvalid
             | ApiError::TotpSetupInvalid
+            | ApiError::TotpNotEnabled
             | ApiError::TokenMissing
             | ApiError::InvalidTokenFormat
             | ApiError::TokenInvalid
