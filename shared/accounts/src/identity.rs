@@ -1,6 +1,7 @@
 //! Field rules and normalisation for usernames, passwords, e-mail addresses and phones.
 
 use redline_core::error::ApiError;
+use unicode_normalization::UnicodeNormalization;
 
 fn invalid(field: &'static str, message: &'static str) -> ApiError {
     ApiError::Validation { field, message }
@@ -39,12 +40,21 @@ pub fn check_password(password: &str, username: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Trimmed and lower-cased, or `None` when it is not a valid address.
+/// The one spelling of an address that the blind index sees, or `None` when it is not one we
+/// accept: trimmed, NFC, the local part lower-cased, the domain as its IDNA A-label (UTS 46), so
+/// `Jo@BÜCHER.de`, its decomposed form and `jo@xn--bcher-kva.de` are one account. Quoted local
+/// parts and `[domain literals]` are valid RFC 5321 but no mailbox a person types, and they give
+/// one mailbox many spellings: refused.
 pub fn normalise_email(email: &str) -> Option<String> {
-    let email = email.trim().to_lowercase();
-    let dotted_domain = email
-        .rsplit_once('@')
-        .is_some_and(|(_, domain)| domain.contains('.') && !domain.ends_with('.'));
+    let email: String = email.trim().nfc().collect();
+    let (local, domain) = email.rsplit_once('@')?;
+    if local.contains('"') || domain.starts_with('[') {
+        return None;
+    }
+    let domain = idna::domain_to_ascii(domain).ok()?;
+    let dotted_domain = domain.contains('.') && !domain.ends_with('.');
+    let local: String = local.to_lowercase().nfc().collect();
+    let email = format!("{local}@{domain}");
     (email.len() <= 254 && dotted_domain && email_address::EmailAddress::is_valid(&email))
         .then_some(email)
 }
@@ -76,7 +86,9 @@ impl Identifier {
     pub fn parse(raw: &str) -> Identifier {
         let trimmed = raw.trim();
         if trimmed.contains('@') {
-            return Identifier::Email(trimmed.to_lowercase());
+            // What cannot be an address keeps a spelling of its own: it names no account.
+            let email = normalise_email(trimmed).unwrap_or_else(|| trimmed.to_lowercase());
+            return Identifier::Email(email);
         }
         if let Some(phone) = normalise_phone(trimmed) {
             return Identifier::Phone(phone);
@@ -101,6 +113,8 @@ pub fn mask_email(email: &str) -> String {
     };
     let keep = if local.chars().count() > 1 { 2 } else { 1 };
     let visible: String = local.chars().take(keep).collect();
+    // Stored as its A-label; shown as people write it.
+    let (domain, _) = idna::domain_to_unicode(domain);
     format!("{visible}***@{domain}")
 }
 
@@ -161,6 +175,28 @@ mod tests {
     }
 
     #[test]
+    fn international_domains_index_as_their_a_label_in_nfc() {
+        let canonical = Some("jo@xn--bcher-kva.de".to_string());
+        assert_eq!(normalise_email("Jo@BÜCHER.de"), canonical);
+        assert_eq!(normalise_email("jo@bu\u{308}cher.de"), canonical, "NFD");
+        assert_eq!(normalise_email("jo@xn--bcher-kva.de"), canonical);
+        // The local part is NFC too: é precomposed or not is one mailbox.
+        assert_eq!(
+            normalise_email("re\u{301}my@example.com"),
+            normalise_email("rémy@example.com")
+        );
+        assert_eq!(normalise_email("jo@-bad-.de"), None);
+    }
+
+    #[test]
+    fn quoted_local_parts_and_domain_literals_are_refused() {
+        assert_eq!(normalise_email("\"jo\"@example.com"), None);
+        assert_eq!(normalise_email("\"jo smith\"@example.com"), None);
+        assert_eq!(normalise_email("jo@[192.0.2.1]"), None);
+        assert_eq!(normalise_email("jo@[IPv6:2001:db8::1]"), None);
+    }
+
+    #[test]
     fn phones() {
         assert_eq!(normalise_phone("+14155550123"), Some("+14155550123".into()));
         assert_eq!(
@@ -185,6 +221,10 @@ mod tests {
             Identifier::Email("a@b.com".into())
         );
         assert_eq!(
+            Identifier::parse("Jo@BÜCHER.de"),
+            Identifier::Email("jo@xn--bcher-kva.de".into())
+        );
+        assert_eq!(
             Identifier::parse("13800138000"),
             Identifier::Phone("+8613800138000".into())
         );
@@ -194,6 +234,7 @@ mod tests {
     fn masks() {
         assert_eq!(mask_email("john@example.com"), "jo***@example.com");
         assert_eq!(mask_email("j@example.com"), "j***@example.com");
+        assert_eq!(mask_email("jo@xn--bcher-kva.de"), "jo***@bücher.de");
         assert_eq!(mask_phone("+8613812345678"), "+86138****5678");
         assert_eq!(mask_phone("+14155550123"), "+14155**0123");
     }

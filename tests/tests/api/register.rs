@@ -195,3 +195,55 @@ async fn concurrent_registrations_of_one_name_have_exactly_one_winner() {
     statuses.sort();
     assert_eq!(statuses, vec![200, 409, 409, 409, 409, 409, 409, 409]);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_international_address_is_one_account_whatever_its_spelling() {
+    let env = TestEnv::new().await;
+    let api = env.api();
+    api.register("bucher", "passw0rd1", "Jo@BÜCHER.de", None)
+        .await;
+    // The A-label, the decomposed (NFD) and the upper-cased spellings name the same account.
+    for spelling in ["jo@xn--bcher-kva.de", "jo@bu\u{308}cher.de", "JO@bücher.DE"] {
+        api.login(spelling, "passw0rd1").await.expect(200, "");
+    }
+    let taken = register(
+        &api,
+        json!({"username": "bucher2", "password": "passw0rd1", "email": "jo@xn--bcher-kva.de"}),
+    )
+    .await;
+    taken.expect(409, "EMAIL_EXISTS");
+    let (access, _) = {
+        let response = api.login("bucher", "passw0rd1").await;
+        (
+            response.body["access_token"].as_str().unwrap().to_string(),
+            (),
+        )
+    };
+    let me = api
+        .send(TestRequest::get("/api/v1/users/me").bearer(&access))
+        .await;
+    assert_eq!(me.body["email"], "jo***@bücher.de");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn quoted_local_parts_and_domain_literals_are_refused() {
+    let env = TestEnv::new().await;
+    let api = env.api();
+    for (i, email) in [
+        "\"jo\"@example.com",
+        "\"jo smith\"@example.com",
+        "jo@[192.0.2.1]",
+        "jo@[IPv6:2001:db8::1]",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let response = register(
+            &api,
+            json!({"username": format!("quoted{i}"), "password": "passw0rd1", "email": email}),
+        )
+        .await;
+        response.expect(400, "VALIDATION_ERROR");
+        assert_eq!(response.body["metadata"]["field"], "email", "{email}");
+    }
+}
