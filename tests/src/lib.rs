@@ -13,6 +13,7 @@ pub mod rie;
 pub mod runner;
 pub mod secrets_stack;
 pub mod servers;
+pub mod soak;
 pub mod stack;
 pub mod totp;
 

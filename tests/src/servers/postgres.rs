@@ -52,6 +52,9 @@ pub struct PgOptions {
     /// pg_hba accepts TCP connections only over TLS (`hostssl`), so a non-TLS client is rejected.
     /// Requires `tls`.
     pub ssl_only: bool,
+    /// `max_connections` (PostgreSQL's default, 100, when `None`): a soak's hundreds of function
+    /// instances each hold a pooled connection.
+    pub max_connections: Option<u32>,
 }
 
 impl PgOptions {
@@ -73,6 +76,12 @@ impl PgOptions {
     /// Also enable TLS.
     pub fn with_tls(mut self) -> PgOptions {
         self.tls = true;
+        self
+    }
+
+    /// Allow this many connections.
+    pub fn with_max_connections(mut self, max_connections: u32) -> PgOptions {
+        self.max_connections = Some(max_connections);
         self
     }
 
@@ -405,6 +414,9 @@ impl PgCluster {
             self.port,
             conf_quote(&self.dir)
         );
+        if let Some(max) = self.opts.max_connections {
+            conf.push_str(&format!("max_connections = {max}\n"));
+        }
         match &self.tls {
             Some(tls) => conf.push_str(&format!(
                 "ssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'\n",

@@ -22,5 +22,6 @@ mod runner_versions;
 mod runner_weights;
 mod runner_wire;
 mod secrets;
+mod soak;
 mod startup;
 mod traffic_hook;
