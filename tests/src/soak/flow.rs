@@ -148,17 +148,33 @@ impl FlowClient {
         let body = json!({"username": username, "password": PASSWORD, "email": email,
                           "captcha_id": captcha_id, "captcha_code": FIXED_CODE});
         let register = self
-            .send(flow, Step::Register, Method::POST, "/api/v1/auth/register", None, Some(body))
+            .send(
+                flow,
+                Step::Register,
+                Method::POST,
+                "/api/v1/auth/register",
+                None,
+                Some(body),
+            )
             .await;
         self.with_captcha(register.0, captcha_sent);
         self.require_ok(register)?;
-        self.record.registered.push((username.clone(), email.clone()));
+        self.record
+            .registered
+            .push((username.clone(), email.clone()));
 
         let (captcha_sent, captcha_id) = self.captcha(flow).await?;
         let body = json!({"username": username, "password": PASSWORD,
                           "captcha_id": captcha_id, "captcha_code": FIXED_CODE});
         let login = self
-            .send(flow, Step::Login, Method::POST, "/api/v1/auth/login", None, Some(body))
+            .send(
+                flow,
+                Step::Login,
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                Some(body),
+            )
             .await;
         self.with_captcha(login.0, captcha_sent);
         let tokens = self.require_ok(login)?;
@@ -166,7 +182,14 @@ impl FlowClient {
         let access = self.refresh_pair(flow, refresh_token).await?;
 
         let me = self
-            .send(flow, Step::UsersMe, Method::GET, "/api/v1/users/me", Some(&access), None)
+            .send(
+                flow,
+                Step::UsersMe,
+                Method::GET,
+                "/api/v1/users/me",
+                Some(&access),
+                None,
+            )
             .await;
         let me_index = me.0;
         let profile = self.require_ok(me)?;
@@ -180,7 +203,14 @@ impl FlowClient {
         }
 
         let logout = self
-            .send(flow, Step::Logout, Method::POST, "/api/v1/auth/logout", Some(&access), None)
+            .send(
+                flow,
+                Step::Logout,
+                Method::POST,
+                "/api/v1/auth/logout",
+                Some(&access),
+                None,
+            )
             .await;
         self.require_ok(logout)?;
         Ok(())
@@ -189,10 +219,15 @@ impl FlowClient {
     /// An image captcha: when it was asked for, and its id.
     async fn captcha(&mut self, flow: usize) -> Result<(Duration, String), Stop> {
         let path = "/api/v1/auth/captcha?captcha_type=image";
-        let answer = self.send(flow, Step::Captcha, Method::GET, path, None, None).await;
+        let answer = self
+            .send(flow, Step::Captcha, Method::GET, path, None, None)
+            .await;
         let sent = self.record.exchanges[answer.0].sent;
         let body = self.require_ok(answer)?;
-        Ok((sent, body["captcha_id"].as_str().unwrap_or_default().to_string()))
+        Ok((
+            sent,
+            body["captcha_id"].as_str().unwrap_or_default().to_string(),
+        ))
     }
 
     /// Both refreshes of one token at once; the winner's access token. The loser's reuse answer
@@ -315,8 +350,8 @@ fn reason(body: &Value) -> String {
 /// A 503 or a captcha gone with Redis's data may be the outage's doing: the slot is retried.
 /// Whether it really was is for the report to judge, against the windows.
 fn ending_of(exchange: &Exchange) -> Ending {
-    let outage = exchange.status == 503
-        || (exchange.status == 400 && exchange.reason == "CAPTCHA_INVALID");
+    let outage =
+        exchange.status == 503 || (exchange.status == 400 && exchange.reason == "CAPTCHA_INVALID");
     if outage {
         Ending::Interrupted
     } else {

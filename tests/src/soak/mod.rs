@@ -54,8 +54,8 @@ pub async fn run(plan: &Plan) -> Report {
     let postgres =
         PgCluster::start(PgOptions::trust().with_max_connections(3 * max_instances as u32 + 20));
     let redis = RedisServer::start(RedisOptions::default());
-    let db = TestDatabase::create_at(postgres.host(), postgres.port(), postgres.superuser(), None)
-        .await;
+    let db =
+        TestDatabase::create_at(postgres.host(), postgres.port(), postgres.superuser(), None).await;
     let env = TestEnv::on(db, &[]).await;
     let unlimited = "1000000";
     let overrides = json!({
@@ -65,7 +65,10 @@ pub async fn run(plan: &Plan) -> Report {
         "REDLINE__RATE_LIMITS__LOGIN": unlimited,
         "REDLINE__RATE_LIMITS__REGISTER": unlimited,
     });
-    let bin_dir = workspace_bin("auth").parent().expect("a directory").to_path_buf();
+    let bin_dir = workspace_bin("auth")
+        .parent()
+        .expect("a directory")
+        .to_path_buf();
     let mut runner = Runner::start(
         &repo_root().join("template.yaml"),
         &stack_env_files(&env, overrides),
@@ -151,7 +154,10 @@ async fn run_clients(
             tokio::spawn(async move {
                 let mut attempts = Attempts::default();
                 let claim = |n: usize| n.checked_sub(1);
-                while slots.fetch_update(Ordering::SeqCst, Ordering::SeqCst, claim).is_ok() {
+                while slots
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, claim)
+                    .is_ok()
+                {
                     for _ in 0..MAX_ATTEMPTS_PER_FLOW {
                         let user = users.fetch_add(1, Ordering::SeqCst);
                         match client.run(user).await {
@@ -212,9 +218,10 @@ async fn instances(runner: &mut Runner) -> Instances {
         };
         if series.starts_with("redline_local_invocations_total{") {
             let labels = labels(series);
-            instances
-                .invocations
-                .insert((labels["function"].clone(), labels["outcome"].clone()), value);
+            instances.invocations.insert(
+                (labels["function"].clone(), labels["outcome"].clone()),
+                value,
+            );
         } else if series.starts_with("redline_local_cold_starts_total{") {
             instances
                 .cold_starts

@@ -107,10 +107,7 @@ impl Report {
         let mut wrong: BTreeMap<(Step, String), (usize, &Exchange)> = BTreeMap::new();
         for exchange in &self.exchanges {
             if let Verdict::Wrong(why) = self.verdict(exchange) {
-                wrong
-                    .entry((exchange.step, why))
-                    .or_insert((0, exchange))
-                    .0 += 1;
+                wrong.entry((exchange.step, why)).or_insert((0, exchange)).0 += 1;
             }
         }
         for ((step, why), (count, first)) in wrong {
@@ -193,15 +190,14 @@ impl Report {
                     "nothing that needs {server} was sent after its restart at {}",
                     secs(window.end)
                 )),
-                Some(first) if self.verdict(first) != Verdict::Expected => {
-                    violations.push(format!(
-                        "the first request after {server} restarted ({}, sent at {}) answered {} {}",
-                        first.step.label(),
-                        secs(first.sent),
-                        first.status,
-                        first.reason
-                    ))
-                }
+                Some(first) if self.verdict(first) != Verdict::Expected => violations
+                    .push(format!(
+                    "the first request after {server} restarted ({}, sent at {}) answered {} {}",
+                    first.step.label(),
+                    secs(first.sent),
+                    first.status,
+                    first.reason
+                )),
                 Some(_) => {}
             }
         }
@@ -380,6 +376,131 @@ impl Display for Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn exchange(step: Step, sent: u64, answered: u64, status: u16, reason: &str) -> Exchange {
+        Exchange {
+            flow: 0,
+            step,
+            sent: ms(sent),
+            answered: ms(answered),
+            status,
+            reason: reason.into(),
+            captcha_sent: None,
+            as_expected: status == 200,
+            wrong_body: None,
+        }
+    }
+
+    /// A report with one PostgreSQL outage [100, 200] ms and one Redis outage [300, 400] ms.
+    fn report(exchanges: Vec<Exchange>) -> Report {
+        let window = |server, start, end| Window {
+            server,
+            start: ms(start),
+            end: ms(end),
+        };
+        Report {
+            plan: Plan {
+                flows: 0,
+                clients: 1,
+                pg_restarts: 1,
+                redis_restarts: 1,
+                down_for: ms(50),
+            },
+            elapsed: ms(500),
+            attempts: Attempts::default(),
+            exchanges,
+            refresh_pairs: Vec::new(),
+            windows: vec![
+                window(Server::Postgres, 100, 200),
+                window(Server::Redis, 300, 400),
+            ],
+            registrations: Registrations::default(),
+            instances: Instances {
+                runner_alive: true,
+                ..Instances::default()
+            },
+            argon2: String::new(),
+        }
+    }
+
+    const UNAVAILABLE: &str = "SERVICE_UNAVAILABLE";
+
+    #[test]
+    fn a_503_counts_only_in_flight_during_an_outage_of_a_server_the_step_needs() {
+        let report = report(vec![]);
+        let verdict = |e: Exchange| report.verdict(&e);
+        assert_eq!(
+            verdict(exchange(Step::Login, 90, 110, 503, UNAVAILABLE)),
+            Verdict::Outage(0)
+        );
+        assert_eq!(
+            verdict(exchange(Step::Captcha, 350, 351, 503, UNAVAILABLE)),
+            Verdict::Outage(1)
+        );
+        // After readiness; a captcha during a PostgreSQL outage (it needs only Redis); a refresh
+        // during a Redis outage (it needs only PostgreSQL); a 500; no answer.
+        for wrong in [
+            exchange(Step::Login, 201, 210, 503, UNAVAILABLE),
+            exchange(Step::Captcha, 150, 151, 503, UNAVAILABLE),
+            exchange(Step::Refresh, 350, 351, 503, UNAVAILABLE),
+            exchange(Step::Login, 150, 160, 500, "INTERNAL"),
+            exchange(Step::Login, 150, 160, 503, "INTERNAL"),
+            exchange(Step::Login, 150, 160, 0, ""),
+        ] {
+            assert!(
+                matches!(verdict(wrong.clone()), Verdict::Wrong(_)),
+                "{wrong:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_a_captcha_asked_for_before_a_redis_restart_may_be_gone() {
+        let report = report(vec![]);
+        let mut erased = exchange(Step::Register, 410, 420, 400, "CAPTCHA_INVALID");
+        erased.captcha_sent = Some(ms(290));
+        assert_eq!(report.verdict(&erased), Verdict::ErasedCaptcha);
+        let mut fresh = erased.clone();
+        fresh.captcha_sent = Some(ms(405));
+        assert!(matches!(report.verdict(&fresh), Verdict::Wrong(_)));
+    }
+
+    #[test]
+    fn the_first_request_after_a_restart_must_succeed() {
+        let report = report(vec![
+            exchange(Step::Captcha, 150, 151, 200, ""),
+            exchange(Step::Login, 205, 215, 503, UNAVAILABLE),
+            exchange(Step::Login, 210, 220, 200, ""),
+            exchange(Step::Captcha, 401, 402, 200, ""),
+        ]);
+        let violations = report.violations();
+        assert!(
+            violations
+                .iter()
+                .any(|v| v.starts_with("the first request after PostgreSQL restarted")),
+            "{violations:?}"
+        );
+    }
+
+    #[test]
+    fn exactly_one_refresh_of_a_pair_wins() {
+        let mut report = report(vec![
+            exchange(Step::Refresh, 10, 20, 200, ""),
+            exchange(Step::Refresh, 10, 20, 200, ""),
+            exchange(Step::Login, 201, 202, 200, ""),
+            exchange(Step::Captcha, 401, 402, 200, ""),
+        ]);
+        report.refresh_pairs = vec![RefreshPair(0, 1)];
+        assert_eq!(
+            report.violations(),
+            ["refresh pair of flow 0: 200  and 200 "],
+            "only the pair is wrong"
+        );
+    }
 
     #[test]
     fn percentiles_are_nearest_rank() {
