@@ -190,14 +190,15 @@ impl Report {
                     "nothing that needs {server} was sent after its restart at {}",
                     secs(window.end)
                 )),
-                Some(first) if self.verdict(first) != Verdict::Expected => violations
-                    .push(format!(
+                Some(first) if self.verdict(first) != Verdict::Expected => {
+                    violations.push(format!(
                     "the first request after {server} restarted ({}, sent at {}) answered {} {}",
                     first.step.label(),
                     secs(first.sent),
                     first.status,
                     first.reason
-                )),
+                ))
+                }
                 Some(_) => {}
             }
         }
@@ -308,7 +309,9 @@ impl Display for Report {
                 .filter(|e| self.verdict(e) == Verdict::Outage(index))
                 .count();
             let first = match self.first_after(window) {
-                Some(e) => format!("{} → {} {}", e.step.label(), e.status, e.reason),
+                Some(e) => format!("{} → {} {}", e.step.label(), e.status, e.reason)
+                    .trim_end()
+                    .to_string(),
                 None => "none".into(),
             };
             let success = self
@@ -343,7 +346,7 @@ impl Display for Report {
         for ((function, outcome), count) in &self.instances.invocations {
             let _ = write!(instances, "{function} {outcome} {count}; ");
         }
-        for (function, count) in &self.instances.cold_starts {
+        for (function, count) in self.instances.cold_starts.iter().filter(|(_, n)| **n > 0.0) {
             let _ = write!(instances, "{function} cold starts {count}; ");
         }
         writeln!(
