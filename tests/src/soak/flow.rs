@@ -61,11 +61,10 @@ impl Step {
     /// Whether the step's route needs `server` (api-contract.md: refresh needs no Redis; a
     /// captcha lives in Redis only; logout revokes the refresh families in PostgreSQL).
     pub fn needs(self, server: Server) -> bool {
-        match (self, server) {
-            (Step::Captcha, Server::Postgres) => false,
-            (Step::Refresh, Server::Redis) => false,
-            _ => true,
-        }
+        !matches!(
+            (self, server),
+            (Step::Captcha, Server::Postgres) | (Step::Refresh, Server::Redis)
+        )
     }
 }
 
