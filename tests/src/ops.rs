@@ -278,6 +278,12 @@ pub const LOCAL_STACK: &str = "redline-local";
 
 impl LocalStack {
     pub fn start(pre_hook: &str, extra: &[&str]) -> LocalStack {
+        Self::start_with(pre_hook, extra, json!({}))
+    }
+
+    /// As [`LocalStack::start`], with more variables for some functions (`{"MigrateFunction":
+    /// {...}}`), merged over the hooks' own.
+    pub fn start_with(pre_hook: &str, extra: &[&str], sections: serde_json::Value) -> LocalStack {
         let bins = Scratch(bin_dir(&[("hook_stub", workspace_bin("hook_stub"))]));
         write_build(&bins.0, "first");
         let code = Scratch::new("code");
@@ -290,10 +296,13 @@ impl LocalStack {
             &repo_root().join("tests/fixtures/runner/ops.yaml"),
             &|port| {
                 let endpoint = format!("http://127.0.0.1:{port}");
-                vec![env_file(&json!({
-                    "PreTrafficHookFunction": {"AWS_ENDPOINT_URL": endpoint, "HOOK_STUB_OUTCOME": pre_hook},
-                    "PostTrafficHookFunction": {"AWS_ENDPOINT_URL": endpoint},
-                }))]
+                vec![
+                    env_file(&json!({
+                        "PreTrafficHookFunction": {"AWS_ENDPOINT_URL": endpoint, "HOOK_STUB_OUTCOME": pre_hook},
+                        "PostTrafficHookFunction": {"AWS_ENDPOINT_URL": endpoint},
+                    })),
+                    env_file(&sections),
+                ]
             },
             &bins.0,
             &args,

@@ -168,6 +168,35 @@ async fn a_failing_pretraffic_hook_rolls_every_function_back_and_exits_1() {
     }
 }
 
+/// Migrations run before any API function moves: when the new migrate fails, the rehearsal
+/// stops there with exit 1, naming the step, and every function is still on its old version.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_migration_stops_the_rehearsal_before_any_function_shifts() {
+    // Every migrate build fails its init (the rehearsal invokes only the new one).
+    let failing = serde_json::json!({"MigrateFunction": {"MISBEHAVE_INIT": "report"}});
+    let stack = LocalStack::start_with("Succeeded", &[], failing);
+    let (answer, _) = rehearse_with(&stack, "AllAtOnce", "300ms").await;
+    assert_eq!(answer.code, 1, "{answer:?}");
+    assert!(
+        answer.stderr.contains("migrate") && answer.stderr.contains("Unhandled"),
+        "{answer:?}"
+    );
+    let events = answer.lines();
+    assert!(
+        !events
+            .iter()
+            .any(|e| e["event"] == "shift" || e["event"] == "succeeded"),
+        "{events:?}"
+    );
+    for area in AREAS {
+        assert_eq!(
+            alias(&stack.endpoint(), &format!("{LOCAL_STACK}-{area}")).await,
+            ("1".into(), vec![]),
+            "{area}"
+        );
+    }
+}
+
 #[test]
 fn deploy_local_refuses_an_endpoint_that_is_not_loopback() {
     // Refused before any call: nothing listens there.
