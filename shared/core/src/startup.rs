@@ -138,9 +138,12 @@ mod tests {
             "AWS_LAMBDA_RUNTIME_API",
             listener.local_addr().unwrap().to_string(),
         );
+        // Inside "Lambda" the configuration needs its environment named.
+        std::env::set_var("REDLINE_ENV", "dev");
         let seen = std::thread::spawn(move || requests_to(&listener));
         let error = run().await.unwrap_err();
         std::env::remove_var("AWS_LAMBDA_RUNTIME_API");
+        std::env::remove_var("REDLINE_ENV");
         (error, seen.join().unwrap())
     }
 

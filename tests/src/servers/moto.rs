@@ -5,7 +5,7 @@
 use super::{free_port, log_tail, make_owned_dir, wait_for_port_closed, wait_for_port_open};
 use aws_sdk_secretsmanager::Client;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Stdio};
 use std::time::Duration;
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -16,6 +16,10 @@ pub struct MotoServer {
     dir: PathBuf,
     port: u16,
     child: Option<Child>,
+    /// A server that lives as long as this process ([`MotoServer::for_this_process`]).
+    bound: bool,
+    /// Then, the write end of the pipe its wrapper waits on.
+    lifeline: Option<ChildStdin>,
 }
 
 /// `.local/venv/bin/moto_server` of the workspace, else `moto_server` on the PATH.
@@ -30,10 +34,22 @@ fn moto_binary() -> PathBuf {
 
 impl MotoServer {
     pub fn start() -> MotoServer {
+        Self::start_with(false)
+    }
+
+    /// A server for a `static`, which is never dropped: a shell wrapper stops it when this
+    /// process's end of a pipe closes, which the kernel does when the process exits, however.
+    pub fn for_this_process() -> MotoServer {
+        Self::start_with(true)
+    }
+
+    fn start_with(bound: bool) -> MotoServer {
         let mut server = MotoServer {
             dir: make_owned_dir("moto"),
             port: 0,
             child: None,
+            bound,
+            lifeline: None,
         };
         for _ in 0..5 {
             server.port = free_port();
@@ -53,14 +69,31 @@ impl MotoServer {
             .append(true)
             .open(self.log_file())
             .expect("moto log file");
-        let child = Command::new(moto_binary())
-            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+        let port = self.port.to_string();
+        let mut command = if self.bound {
+            // `cat` returns when the pipe closes; then the server goes too.
+            let mut wrapper = Command::new("sh");
+            wrapper
+                .args([
+                    "-c",
+                    r#""$0" "$@" <&- & server=$!; cat >/dev/null; kill $server"#,
+                ])
+                .arg(moto_binary())
+                .stdin(Stdio::piped());
+            wrapper
+        } else {
+            let mut plain = Command::new(moto_binary());
+            plain.stdin(Stdio::null());
+            plain
+        };
+        let mut child = command
+            .args(["-H", "127.0.0.1", "-p", &port])
             .current_dir(&self.dir)
-            .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log handle"))
             .stderr(log)
             .spawn()
             .unwrap_or_else(|e| panic!("cannot run moto_server: {e}"));
+        self.lifeline = child.stdin.take();
         self.child = Some(child);
         if wait_for_port_open(self.port, START_TIMEOUT) {
             return true;
@@ -70,8 +103,12 @@ impl MotoServer {
     }
 
     fn kill(&mut self) {
+        // A wrapper stops its server once the pipe closes, and then exits: wait for it.
+        let bound = self.lifeline.take().is_some();
         if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
+            if !bound {
+                let _ = child.kill();
+            }
             let _ = child.wait();
         }
     }

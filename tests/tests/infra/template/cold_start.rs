@@ -23,7 +23,7 @@ fn greeter_and_migrate_start_in_prod_with_only_their_template_environment() {
 #[test]
 fn the_redis_url_comes_from_the_operators_secret_when_its_arn_is_given() {
     let template = template();
-    let arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/redis-auth-Xy12Ab";
+    let arn = OPERATOR_REDIS_SECRET_ARN;
     let mut params = prod_parameters();
     params.remove("RedisUrl");
     params.insert("RedisUrlSecretArn", arn.to_string());

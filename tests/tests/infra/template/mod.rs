@@ -12,6 +12,7 @@ use redline_stores::migrator::Migrator;
 use redline_template::{intrinsic, Resolver};
 use redline_tests::areas;
 use redline_tests::areas::load_resolved_from;
+use redline_tests::servers::MotoServer;
 use redline_tokens::KeySet;
 use serde_yaml_ng::{Mapping, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -615,43 +616,78 @@ fn resolved_environment(
     vars
 }
 
-/// What each secret resource holds once deployed and rotated once (the signing keys' first
-/// rotation replaces the placeholder), in the shapes the template generates, keyed by the ARNs
-/// `secret_arn` gives: a local secrets file standing in for Secrets Manager.
-fn deployed_secrets_file(params: &HashMap<&str, String>) -> PathBuf {
+/// The operator's own secret holding the Redis URL, as a stack's `RedisUrlSecretArn` names it.
+const OPERATOR_REDIS_SECRET_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/redis-auth-Xy12Ab";
+
+/// Secrets Manager for the cold starts: moto, holding what each secret resource holds once
+/// deployed and rotated once (the signing keys' first rotation replaces the placeholder), in the
+/// shapes the template generates, plus the operator's Redis secret. Each is named by the last
+/// part of the ARN the deploy gives it (`secret_arn`), which is how Secrets Manager finds a
+/// secret by an ARN. Prod refuses a local secrets file, so the functions reach it as in AWS:
+/// through the SDK's standard variables, set once for this test process.
+fn deployed_secrets() -> &'static MotoServer {
+    static MOTO: std::sync::LazyLock<MotoServer> = std::sync::LazyLock::new(|| {
+        let moto = MotoServer::for_this_process();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            for (arn, value) in deployed_secret_values() {
+                let name = arn.rsplit(':').next().expect("an ARN");
+                // A string secret is its text; a JSON secret its document.
+                let text = value
+                    .as_str()
+                    .map_or_else(|| value.to_string(), str::to_string);
+                moto.create_secret(name, &text).await;
+            }
+        });
+        for (name, value) in moto.env() {
+            std::env::set_var(name, value);
+        }
+        moto
+    });
+    &MOTO
+}
+
+fn deployed_secret_values() -> Vec<(String, serde_json::Value)> {
     const SIGNING: &str = r#"{"keys":[{"kid":"2026-11-23-3f9a1c2b","alg":"EdDSA","private_key":"MC4CAQAwBQYDK2VwBCIEID7/AanzjXukYMV70BENchM3Vm/yR5XaBzNIYBdPZJOh"}]}"#;
     let public = KeySet::from_signing(&Secret::new(SIGNING))
         .unwrap()
         .jwks()
         .clone();
-    let arn = secret_arn;
-    let secrets = serde_json::json!({
-        arn("DatabaseSecret"): {
-            "engine": "postgres", "host": params["DatabaseHost"], "port": 5432,
-            "dbname": "redline", "username": "redline", "password": "Zq8vR2mKx7LpT4nW9sBc3YhJ6dFg1aE5"
-        },
-        arn("SigningKeysSecret"): serde_json::from_str::<serde_json::Value>(SIGNING).unwrap(),
-        arn("VerificationKeysSecret"): public,
-        arn("DataKeysSecret"): {"current": 1, "1": "5f0e9d8c7b6a59483726150f4e3d2c1b0a99887766554433221100ffeeddccbb"},
-        arn("BlindIndexKeySecret"): "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a",
-        arn("SmokeAccountSecret"): "Kq7Zt2Wn9Xb4Rm6Pv8Ls3Hd5Jf1Gc0YeAaBbCcDdEeFfGgHh",
-    });
-    let mut secrets = secrets.as_object().cloned().unwrap();
-    if let Some(redis) = params.get("RedisUrlSecretArn") {
-        secrets.insert(
-            redis.clone(),
+    let host = &prod_parameters()["DatabaseHost"];
+    vec![
+        (
+            secret_arn("DatabaseSecret"),
+            serde_json::json!({
+                "engine": "postgres", "host": host, "port": 5432,
+                "dbname": "redline", "username": "redline", "password": "Zq8vR2mKx7LpT4nW9sBc3YhJ6dFg1aE5"
+            }),
+        ),
+        (
+            secret_arn("SigningKeysSecret"),
+            serde_json::from_str(SIGNING).unwrap(),
+        ),
+        (secret_arn("VerificationKeysSecret"), public),
+        (
+            secret_arn("DataKeysSecret"),
+            serde_json::json!({"current": 1, "1": "5f0e9d8c7b6a59483726150f4e3d2c1b0a99887766554433221100ffeeddccbb"}),
+        ),
+        (
+            secret_arn("BlindIndexKeySecret"),
+            "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9a".into(),
+        ),
+        (
+            secret_arn("SmokeAccountSecret"),
+            "Kq7Zt2Wn9Xb4Rm6Pv8Ls3Hd5Jf1Gc0YeAaBbCcDdEeFfGgHh".into(),
+        ),
+        (
+            OPERATOR_REDIS_SECRET_ARN.to_string(),
             serde_json::json!({"url": "rediss://:Wm3kQ9xT2vLp8RzN5bYc@cache.internal:6379"}),
-        );
-    }
-    // One file per call: tests run in parallel and their parameters differ.
-    static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let path = std::env::temp_dir().join(format!(
-        "redline-deployed-secrets-{}-{}.json",
-        std::process::id(),
-        FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    ));
-    std::fs::write(&path, serde_json::Value::Object(secrets).to_string()).unwrap();
-    path
+        ),
+    ]
 }
 
 /// Cold-starts a function's state from its template environment, resolving its references.
@@ -661,11 +697,8 @@ fn starts(template: &Value, id: &str) -> Result<(), String> {
 
 /// As [`starts`], deployed with these parameters.
 fn starts_with(template: &Value, params: &HashMap<&str, String>, id: &str) -> Result<(), String> {
-    let mut vars = resolved_environment(template, params, id);
-    vars.insert(
-        "REDLINE__SECRETS__LOCAL_FILE".into(),
-        deployed_secrets_file(params).display().to_string(),
-    );
+    deployed_secrets();
+    let vars = resolved_environment(template, params, id);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
