@@ -56,6 +56,7 @@ impl Failure {
             Failure::Start { error_type, .. } => error_type,
             Failure::Migrate(MigrateError::Unavailable(_)) => "Migrate.DatabaseUnavailable",
             Failure::Migrate(MigrateError::Bookkeeping { .. }) => "Migrate.Bookkeeping",
+            Failure::Migrate(MigrateError::AppRole { .. }) => "Migrate.AppRole",
             Failure::Migrate(MigrateError::Changed { .. }) => "Migrate.MigrationChanged",
             Failure::Migrate(MigrateError::Failed { .. }) => "Migrate.MigrationFailed",
             Failure::UnknownRequest(_) => "CustomResource.UnknownRequestType",
@@ -73,6 +74,10 @@ impl Failure {
             }
             Failure::Migrate(MigrateError::Bookkeeping { sqlstate, .. }) => format!(
                 "the migration lock or the schema_migrations table failed{}",
+                code(sqlstate)
+            ),
+            Failure::Migrate(MigrateError::AppRole { sqlstate, .. }) => format!(
+                "the application role (database.app_user) could not be created{}",
                 code(sqlstate)
             ),
             Failure::Migrate(MigrateError::Changed { version, name }) => {
@@ -181,6 +186,14 @@ mod tests {
                 }),
                 "Migrate.Bookkeeping: the migration lock or the schema_migrations table failed \
                  (SQLSTATE 42501)",
+            ),
+            (
+                Failure::Migrate(MigrateError::AppRole {
+                    sqlstate: Some("42501".into()),
+                    cause: DbError::Query("permission denied to create role".into()),
+                }),
+                "Migrate.AppRole: the application role (database.app_user) could not be \
+                 created (SQLSTATE 42501)",
             ),
             (
                 Failure::Migrate(MigrateError::Changed {

@@ -3,11 +3,10 @@
 
 use crate::error::Failure;
 use redline_core::config::{DatabaseConfig, Secret};
+use redline_stores::db::roles::CLONE_SUFFIX;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Suffix of the second user of the alternating-users scheme, as AWS's rotation functions name it.
-pub const CLONE_SUFFIX: &str = "_clone";
 /// PostgreSQL silently truncates longer identifiers (NAMEDATALEN - 1).
 const MAX_IDENTIFIER_BYTES: usize = 63;
 const PASSWORD_LENGTH: usize = 32;
@@ -145,10 +144,7 @@ pub fn alternate_username(username: &str) -> String {
     }
 }
 
-/// The user whose privileges both alternating users share.
-pub fn base_username(username: &str) -> &str {
-    username.strip_suffix(CLONE_SUFFIX).unwrap_or(username)
-}
+pub use redline_stores::db::roles::base_username;
 
 /// The same JSON (every other field kept) with a new password and, optionally, a new user.
 pub fn with_login(current: &Value, username: Option<&str>, password: &str) -> Value {

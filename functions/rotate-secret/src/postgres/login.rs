@@ -5,8 +5,8 @@
 use super::credentials::DbCredentials;
 use super::sql;
 use crate::error::Failure;
-use postgres_protocol::password::scram_sha_256;
 use redline_core::config::{DatabaseConfig, Secret};
+use redline_stores::db::roles;
 use redline_stores::Db;
 
 /// Whether the role already existed or was created.
@@ -31,7 +31,8 @@ pub async fn set_password(
     password: &Secret,
     member_of: Option<&str>,
 ) -> Result<RoleChange, Failure> {
-    let verifier = scram_sha_256(password.expose().as_bytes());
+    let verifier = roles::verifier(password.expose());
+    let act_as_base = sql::act_as_base(&admin.username)?;
     let alter = sql::alter_password(role, &verifier)?;
     let create = member_of
         .map(|base_role| sql::create_login_role(role, &verifier, base_role))
@@ -40,6 +41,9 @@ pub async fn set_password(
     let change = db
         .timed(async {
             let client = db.client().await?;
+            if let Some(statement) = &act_as_base {
+                client.batch_execute(statement).await?;
+            }
             let exists = client
                 .query_opt(sql::ROLE_EXISTS, &[&role])
                 .await?

@@ -96,6 +96,11 @@ pub struct DatabaseConfig {
     pub dbname: String,
     pub user: String,
     pub password: Secret,
+    /// The application role the API functions log in as: migrate (logged in as `user`, the
+    /// schema owner) creates it with this password when it is missing and grants it the tables.
+    /// Only migrate reads these two.
+    pub app_user: String,
+    pub app_password: Secret,
     pub sslmode: SslMode,
     /// PEM bundle of trusted CAs for `verify-full` (e.g. the RDS bundle); system roots when unset.
     pub ca_file: Option<String>,

@@ -1,9 +1,10 @@
 //! PostgreSQL: a small lazily-connecting pool with timeouts, TLS and statement timeouts.
 
 mod migrate;
+pub mod roles;
 mod tls;
 
-pub use migrate::{migrate, MigrateError, MigrationReport, MIGRATIONS};
+pub use migrate::{migrate, AppRole, MigrateError, MigrationReport, MIGRATIONS};
 
 use arc_swap::ArcSwap;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
