@@ -120,4 +120,4 @@ USER 10001:10001
 EXPOSE 3000 3002
 # The runner refuses to start with a template parameter unresolved: AllowedOrigins has no default.
 ENTRYPOINT ["redline-local"]
-CMD ["--template", "/app/template.yaml", "--env-vars", "/app/configs/local-env.json", "--bin-dir", "/app/bin", "--host", "0.0.0.0", "--metrics-port", "3002", "--parameter-overrides", "AllowedOrigins=http://localhost:3000,http://localhost:5173"]
+CMD ["--template", "/app/template.yaml", "--env-vars", "/app/configs/local-env.json", "--env-vars", "/app/configs/local-env.app-role.json", "--bin-dir", "/app/bin", "--host", "0.0.0.0", "--metrics-port", "3002", "--parameter-overrides", "AllowedOrigins=http://localhost:3000,http://localhost:5173"]

@@ -31,12 +31,16 @@ export REDLINE_ENV=dev PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres} PG
 if ! psql -h "$PGHOST" -U "$PGUSER" -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$PGDATABASE'" | grep -q 1; then
   psql -h "$PGHOST" -U "$PGUSER" -d postgres -qc "CREATE DATABASE \"$PGDATABASE\""
 fi
+# migrate logs in as the owner ($PGUSER) and creates the API functions' application role
+# (database.app_user of configs/config.dev.yaml), as in AWS; local-env.app-role.json logs them in
+# as it.
 "$BIN/migrate"
 
 # The traffic hooks call this runner's Lambda and CodeDeploy APIs (local-env.rehearsal.json), and
 # new builds may be published from target/ (--code-dir): `redline-ops deploy --local` rehearses
 # a deployment on this very runner.
 exec "$BIN/redline-local" --template template.yaml \
-  --env-vars configs/local-env.json --env-vars configs/local-env.rehearsal.json \
+  --env-vars configs/local-env.json --env-vars configs/local-env.app-role.json \
+  --env-vars configs/local-env.rehearsal.json \
   --code-dir "$PWD/target" --bin-dir "$BIN" --metrics-port 3002 \
   --parameter-overrides "AllowedOrigins=$ORIGINS"

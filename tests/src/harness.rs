@@ -44,6 +44,8 @@ impl TestEnv {
         vars.insert("REDLINE__DATABASE__HOST".into(), db.host().to_string());
         vars.insert("REDLINE__DATABASE__PORT".into(), db.port().to_string());
         vars.insert("REDLINE__DATABASE__USER".into(), db.user().to_string());
+        // Roles are cluster-wide: each test database gets its own application role.
+        vars.insert("REDLINE__DATABASE__APP_USER".into(), db.app_role());
         vars.insert("REDLINE__REDIS__KEY_PREFIX".into(), prefix.clone());
         vars.insert(
             "REDLINE__AUTH__CAPTCHA__FIXED_CODE".into(),
@@ -66,8 +68,18 @@ impl TestEnv {
         self.vars.remove(&format!("REDLINE__{key}"));
     }
 
+    /// The configuration migrate gets: logged in as the database's owner.
     pub fn config(&self) -> Result<Config, config::ConfigError> {
         config::load_from(&ConfigSource::Embedded, &self.vars)
+    }
+
+    /// The configuration the API functions get: logged in as the application role (the login
+    /// of its own secret in AWS), which migrate created and granted.
+    pub fn app_config(&self) -> Result<Config, config::ConfigError> {
+        let mut config = self.config()?;
+        config.database.user = config.database.app_user.clone();
+        config.database.password = config.database.app_password.clone();
+        Ok(config)
     }
 
     pub async fn migrate(&self) {
@@ -79,8 +91,9 @@ impl TestEnv {
             .expect("migrations apply");
     }
 
+    /// One function, logged in as the application role.
     pub fn app(&self, area: Area) -> App {
-        let config = self.config().expect("test configuration loads");
+        let config = self.app_config().expect("test configuration loads");
         areas::build(config, area).expect("state builds")
     }
 
@@ -115,6 +128,22 @@ impl TestEnv {
             "REDLINE__REDIS__KEY_PREFIX": self.prefix,
             "REDLINE__AUTH__CAPTCHA__FIXED_CODE": FIXED_CODE,
         })
+    }
+
+    /// The env-vars sections that log the API functions in as the application role (as their
+    /// own secret does in AWS): on top of [`TestEnv::runner_variables`], which logs migrate in as
+    /// the owner.
+    pub fn runner_app_logins(&self) -> serde_json::Map<String, Value> {
+        let config = self.app_config().expect("test configuration loads");
+        let login = json!({
+            "REDLINE__DATABASE__USER": config.database.user,
+            "REDLINE__DATABASE__PASSWORD": config.database.password.expose(),
+        });
+        redline_core::needs::FUNCTIONS
+            .iter()
+            .filter(|needs| needs.area.is_some() && needs.database)
+            .map(|needs| (needs.logical_id.to_string(), login.clone()))
+            .collect()
     }
 
     /// Every message in this deployment's development outbox.

@@ -10,6 +10,7 @@ pub mod load;
 pub mod openapi;
 pub mod ops;
 pub mod rie;
+pub mod roles;
 pub mod runner;
 pub mod secrets_stack;
 pub mod servers;

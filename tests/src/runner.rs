@@ -59,9 +59,11 @@ pub fn stack_env_files(env: &crate::TestEnv, extra: serde_json::Value) -> Vec<Pa
     if let (Some(vars), Some(extra)) = (vars.as_object_mut(), extra.as_object()) {
         vars.extend(extra.clone());
     }
+    let mut sections = env.runner_app_logins();
+    sections.insert("Parameters".into(), vars);
     vec![
         repo_root().join("configs/local-env.json"),
-        env_file(&serde_json::json!({ "Parameters": vars })),
+        env_file(&serde_json::Value::Object(sections)),
     ]
 }
 

@@ -28,14 +28,15 @@ pub fn database_references(secret_id: &str) -> Map<String, Value> {
 }
 
 /// On a cluster with password authentication: a login role `app` and a fresh database it owns
-/// (so whatever `app` migrates there is its own).
+/// (so whatever `app` migrates there is its own). Like a schema owner in AWS it may create roles
+/// (migrate creates the application role).
 pub async fn database_owned_by_app(cluster: &PgCluster, app_password: &str) -> TestDatabase {
     let admin = cluster
         .connect_superuser("postgres")
         .await
         .expect("superuser login");
     admin
-        .batch_execute(&format!("CREATE ROLE app LOGIN PASSWORD '{app_password}'"))
+        .batch_execute(&format!("CREATE ROLE app LOGIN CREATEROLE PASSWORD '{app_password}'"))
         .await
         .expect("create role app");
     let db = TestDatabase::create_at(

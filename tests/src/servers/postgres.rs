@@ -815,6 +815,12 @@ impl TestDatabase {
         &self.user
     }
 
+    /// The application role of this database (`<name>_app`): roles are cluster-wide, so each
+    /// test database has its own, dropped with it (and its alternating-users clone).
+    pub fn app_role(&self) -> String {
+        format!("{}_app", self.name)
+    }
+
     /// `postgres://<user>[:<password>]@<host>:<port>/<name>?sslmode=disable`.
     pub fn url(&self) -> String {
         let auth = match &self.password {
@@ -903,6 +909,12 @@ async fn drop_database(config: tokio_postgres::Config, name: String) {
         let driver = tokio::spawn(connection);
         client
             .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .await?;
+        // Its roles hold privileges only in the database just dropped.
+        client
+            .batch_execute(&format!(
+                "DROP ROLE IF EXISTS \"{name}_app_clone\", \"{name}_app\""
+            ))
             .await?;
         drop(client);
         let _ = driver.await;

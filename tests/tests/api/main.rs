@@ -10,6 +10,7 @@ mod hardening;
 mod health;
 mod login;
 mod register;
+mod roles;
 mod servers;
 mod smoke;
 mod storage;
