@@ -38,7 +38,12 @@ export function addParameters(stack: Stack): void {
   p('DatabaseHost', { type: 'String', description: 'PostgreSQL host name; TLS with verify-full, so it must match the server certificate.' });
   p('DatabasePort', { type: 'Number', default: 5432 });
   p('DatabaseName', { type: 'String', default: 'redline' });
-  p('DatabaseUser', { type: 'String', default: 'redline' });
+  p('DatabaseUser', { type: 'String', default: 'redline', description: 'The schema owner, which migrate logs in as; it must be allowed to create roles (CREATEROLE).' });
+  p('DatabaseAppUser', {
+    type: 'String',
+    default: 'redline_app',
+    description: 'The application role the API functions log in as; migrate creates it and grants it read and write on the tables only.',
+  });
   p('DatabaseMasterSecretArn', {
     type: 'String',
     default: '',
@@ -48,9 +53,9 @@ export function addParameters(stack: Stack): void {
     type: 'String',
     allowedValues: ['disabled', 'enabled'],
     default: 'disabled',
-    description: "Rotate the database secret on a schedule. Enable once the role's password matches the secret (docs/secrets.md, \"Bootstrap\"); creating the schedule earlier fails its first test login.",
+    description: "Rotate both database secrets on a schedule. Enable once the role's password matches the secret (docs/secrets.md, \"Bootstrap\"); creating the schedule earlier fails its first test login.",
   });
-  p('DatabaseRotationDays', { type: 'Number', default: 30, minValue: 1, maxValue: 1000, description: 'Days between rotations of the database password.' });
+  p('DatabaseRotationDays', { type: 'Number', default: 30, minValue: 1, maxValue: 1000, description: 'Days between rotations of the database passwords.' });
   p('RedisUrl', {
     type: 'String',
     noEcho: true,

@@ -1,4 +1,4 @@
-// The six Secrets Manager secrets, values generated at deploy, and their rotation schedules.
+// The seven Secrets Manager secrets, values generated at deploy, and their rotation schedules.
 // L1 resources on purpose: the L2 Secret's rotation helpers grant the rotation function read
 // and write on the secret and add their own Lambda permission, and the rotation function's role
 // must hold exactly the grants needs.json lists.
@@ -23,12 +23,20 @@ const KEY_SET = { secretStringTemplate: '{"keys":[]}', generateStringKey: 'boots
 export function addSecrets(stack: Stack): void {
   // Never edit a GenerateSecretString after the first deploy: CloudFormation would generate a
   // new value and overwrite the live one.
+  // The schema owner's login (migrate's); the master of the application secret's rotation.
   secret(stack, 'DatabaseSecret', 'PostgreSQL login (engine, host, port, dbname, username, password[, masterarn])', {
     secretStringTemplate: Token.asString(Fn.conditionIf(
       'HasDatabaseMasterSecret',
       Fn.sub('{"engine":"postgres","host":"${DatabaseHost}","port":${DatabasePort},"dbname":"${DatabaseName}","username":"${DatabaseUser}","masterarn":"${DatabaseMasterSecretArn}"}'),
       Fn.sub('{"engine":"postgres","host":"${DatabaseHost}","port":${DatabasePort},"dbname":"${DatabaseName}","username":"${DatabaseUser}"}'),
     )),
+    generateStringKey: 'password',
+    passwordLength: 32,
+    excludePunctuation: true,
+  });
+  // The application role's login (the API functions'): alternating users, the owner as master.
+  secret(stack, 'DatabaseAppSecret', 'PostgreSQL login of the application role (engine, host, port, dbname, username, password, masterarn)', {
+    secretStringTemplate: Fn.sub('{"engine":"postgres","host":"${DatabaseHost}","port":${DatabasePort},"dbname":"${DatabaseName}","username":"${DatabaseAppUser}","masterarn":"${DatabaseSecret}"}'),
     generateStringKey: 'password',
     passwordLength: 32,
     excludePunctuation: true,
@@ -43,8 +51,11 @@ export function addSecrets(stack: Stack): void {
   });
 }
 
-/** Rotation: the signing keys always (first rotation at deploy), the database when enabled. */
-export function addRotation(stack: Stack, rotateFunctionArn: string, permission: CfnResource): void {
+/**
+ * Rotation: the signing keys always (first rotation at deploy), both database logins when
+ * enabled; the application role's once migrations (which create the role) have run.
+ */
+export function addRotation(stack: Stack, rotateFunctionArn: string, permission: CfnResource, migrations: CfnResource): void {
   const signing = new CfnRotationSchedule(stack, 'SigningKeysRotation', {
     secretId: Fn.ref('SigningKeysSecret'),
     rotationLambdaArn: rotateFunctionArn,
@@ -63,4 +74,15 @@ export function addRotation(stack: Stack, rotateFunctionArn: string, permission:
   database.overrideLogicalId('DatabaseRotationSchedule');
   database.cfnOptions.condition = stack.node.findChild('RotateDatabase') as CfnCondition;
   database.addResourceDependency(permission);
+
+  const app = new CfnRotationSchedule(stack, 'DatabaseAppRotationSchedule', {
+    secretId: Fn.ref('DatabaseAppSecret'),
+    rotationLambdaArn: rotateFunctionArn,
+    rotateImmediatelyOnUpdate: false,
+    rotationRules: { automaticallyAfterDays: Token.asNumber(Fn.ref('DatabaseRotationDays')) },
+  });
+  app.overrideLogicalId('DatabaseAppRotationSchedule');
+  app.cfnOptions.condition = stack.node.findChild('RotateDatabase') as CfnCondition;
+  app.addResourceDependency(permission);
+  app.addResourceDependency(migrations);
 }

@@ -43,8 +43,8 @@ export class RedlineStack extends Stack {
     };
 
     const rotate = byName('rotate-secret');
-    addRotation(this, rotate.fn.functionArn, addRotationPermission(this, rotate.fn));
-    addMigrations(this, byName('migrate'), api);
+    const migrations = addMigrations(this, byName('migrate'), api);
+    addRotation(this, rotate.fn.functionArn, addRotationPermission(this, rotate.fn), migrations);
 
     const httpApi = addHttpApi(this, this.functions);
     const rollbackAlarms = addRollbackAlarms(this, api);
@@ -61,8 +61,12 @@ export class RedlineStack extends Stack {
       value: byName('migrate').fn.functionName,
     });
     new CfnOutput(this, 'DatabaseSecretArn', {
-      description: "The database login secret (its ARN, not its value); set the role's password from it once (docs/secrets.md).",
+      description: "The schema owner's database login secret (its ARN, not its value); set the owner's password from it once (docs/secrets.md).",
       value: Fn.ref('DatabaseSecret'),
+    });
+    new CfnOutput(this, 'DatabaseAppSecretArn', {
+      description: "The application role's database login secret (its ARN); migrate creates the role from it.",
+      value: Fn.ref('DatabaseAppSecret'),
     });
   }
 }

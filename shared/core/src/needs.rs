@@ -14,8 +14,14 @@ use std::borrow::Cow;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SecretKey {
-    /// `database.*`: the RDS-shaped secret (host, port, dbname, username, password).
-    Database,
+    /// `database.*` of migrate: the schema owner's login, an RDS-shaped secret (host, port,
+    /// dbname, username, password).
+    DatabaseOwner,
+    /// `database.*` of the API functions: the application role's login, RDS-shaped too.
+    DatabaseApp,
+    /// `database.app_user` and `database.app_password` of migrate: the application role it
+    /// creates when missing (the same secret as [`SecretKey::DatabaseApp`]).
+    DatabaseAppRole,
     /// `redis.url`: the operator's secret when its ARN is given, else a parameter.
     RedisUrl,
     /// `auth.tokens.signing_keys`: the private key set; `auth`'s alone.
@@ -51,7 +57,8 @@ impl SecretKey {
     /// operator's secret) the parameter naming its ARN.
     pub fn secret(self) -> &'static str {
         match self {
-            SecretKey::Database => "DatabaseSecret",
+            SecretKey::DatabaseOwner => "DatabaseSecret",
+            SecretKey::DatabaseApp | SecretKey::DatabaseAppRole => "DatabaseAppSecret",
             SecretKey::RedisUrl => "RedisUrlSecretArn",
             SecretKey::SigningKeys => "SigningKeysSecret",
             SecretKey::VerificationKeys => "VerificationKeysSecret",
@@ -72,14 +79,21 @@ impl SecretKey {
     /// The environment variables that carry it, as the template writes them.
     pub fn variables(self) -> Vec<(&'static str, String)> {
         let whole = |secret: &str| format!("!Sub secretsmanager:${{{secret}}}");
-        let key = |key: &str| format!("!Sub secretsmanager:${{DatabaseSecret}}#{key}");
-        match self {
-            SecretKey::Database => vec![
+        let key = |key: &str| format!("!Sub secretsmanager:${{{}}}#{key}", self.secret());
+        let login = || {
+            vec![
                 ("DB_HOST", key("host")),
                 ("DB_PORT", key("port")),
                 ("DB_NAME", key("dbname")),
                 ("DB_USER", key("username")),
                 ("DB_PASSWORD", key("password")),
+            ]
+        };
+        match self {
+            SecretKey::DatabaseOwner | SecretKey::DatabaseApp => login(),
+            SecretKey::DatabaseAppRole => vec![
+                ("DB_APP_USER", key("username")),
+                ("DB_APP_PASSWORD", key("password")),
             ],
             SecretKey::RedisUrl => vec![(
                 "REDIS_URL",
@@ -182,11 +196,12 @@ const PUBLISH: &[&str] = &[
 const READ: &[&str] = &["secretsmanager:GetSecretValue"];
 const BATCH: &[&str] = &["secretsmanager:BatchGetSecretValue"];
 
-/// The rotation function: rotates the database and signing secrets, publishes the public JWK
-/// Set, and reads the master secret only when alternating users are configured.
+/// The rotation function: rotates both database secrets (the owner's also being the application
+/// secret's master) and the signing secret, publishes the public JWK Set, and reads the
+/// operator's master secret only when alternating users of the owner are configured.
 #[rustfmt::skip]
 const ROTATION_GRANTS: &[Grant] = &[
-    Grant { actions: ROTATE,  resources: Cow::Borrowed(&["DatabaseSecret"]),          condition: None },
+    Grant { actions: ROTATE,  resources: Cow::Borrowed(&["DatabaseSecret", "DatabaseAppSecret"]), condition: None },
     Grant { actions: ROTATE,  resources: Cow::Borrowed(&["SigningKeysSecret"]),       condition: None },
     Grant { actions: PUBLISH, resources: Cow::Borrowed(&["VerificationKeysSecret"]),  condition: None },
     Grant { actions: READ,    resources: Cow::Borrowed(&["DatabaseMasterSecretArn"]), condition: Some("HasDatabaseMasterSecret") },
@@ -229,11 +244,11 @@ use SecretKey::*;
 /// Every function of `template.yaml`.
 #[rustfmt::skip]
 pub const FUNCTIONS: &[Needs] = &[
-    Needs { logical_id: "AuthFunction",            binary: "auth",          name: "auth",          area: Some(Area::Auth),    hook: None,                    alias: Some("live"), database: true,  redis: true,  secrets: &[Database, RedisUrl, SigningKeys, DataKeys, BlindIndexKey, SmokeAccount], variables: &[ENV, KEY_ROTATION], extra_grants: &[] },
-    Needs { logical_id: "UsersFunction",           binary: "users",         name: "users",         area: Some(Area::Users),   hook: None,                    alias: Some("live"), database: true,  redis: true,  secrets: &[Database, RedisUrl, VerificationKeys, DataKeys, BlindIndexKey],  variables: &[ENV, KEY_ROTATION], extra_grants: &[] },
+    Needs { logical_id: "AuthFunction",            binary: "auth",          name: "auth",          area: Some(Area::Auth),    hook: None,                    alias: Some("live"), database: true,  redis: true,  secrets: &[DatabaseApp, RedisUrl, SigningKeys, DataKeys, BlindIndexKey, SmokeAccount], variables: &[ENV, KEY_ROTATION], extra_grants: &[] },
+    Needs { logical_id: "UsersFunction",           binary: "users",         name: "users",         area: Some(Area::Users),   hook: None,                    alias: Some("live"), database: true,  redis: true,  secrets: &[DatabaseApp, RedisUrl, VerificationKeys, DataKeys, BlindIndexKey],variables: &[ENV, KEY_ROTATION], extra_grants: &[] },
     Needs { logical_id: "GreeterFunction",         binary: "greeter",       name: "greeter",       area: Some(Area::Greeter), hook: None,                    alias: Some("live"), database: false, redis: false, secrets: &[],                                                                variables: &[ENV], extra_grants: &[] },
-    Needs { logical_id: "HealthFunction",          binary: "health",        name: "health",        area: Some(Area::Health),  hook: None,                    alias: Some("live"), database: true,  redis: true,  secrets: &[Database, RedisUrl],                                              variables: &[ENV], extra_grants: &[] },
-    Needs { logical_id: "MigrateFunction",         binary: "migrate",       name: "migrate",       area: None,                hook: None,                    alias: Some("live"), database: true,  redis: false, secrets: &[Database],                                                        variables: &[ENV], extra_grants: &[] },
+    Needs { logical_id: "HealthFunction",          binary: "health",        name: "health",        area: Some(Area::Health),  hook: None,                    alias: Some("live"), database: true,  redis: true,  secrets: &[DatabaseApp, RedisUrl],                                           variables: &[ENV], extra_grants: &[] },
+    Needs { logical_id: "MigrateFunction",         binary: "migrate",       name: "migrate",       area: None,                hook: None,                    alias: Some("live"), database: true,  redis: false, secrets: &[DatabaseOwner, DatabaseAppRole],                                  variables: &[ENV], extra_grants: &[] },
     // The ARN of the secret it writes the public JWK Set to: an ARN, not a value it reads.
     Needs { logical_id: "RotateSecretFunction",    binary: "rotate-secret", name: "rotate-secret", area: None,                hook: None,                    alias: None,         database: false, redis: false, secrets: &[],                                                                variables: &[ENV, ("VERIFICATION_KEYS_SECRET", "!Ref VerificationKeysSecret")], extra_grants: ROTATION_GRANTS },
     Needs { logical_id: "PreTrafficHookFunction",  binary: "traffic-hook",  name: "pre-traffic",   area: None,                hook: Some(Hook::PreTraffic),  alias: None,         database: false, redis: false, secrets: &[SmokeAccount],                                                    variables: &[ENV], extra_grants: HOOK_GRANTS },
@@ -415,6 +430,23 @@ mod tests {
             assert_eq!((hook.area, hook.alias), (None, None), "{}", hook.logical_id);
         }
         assert_eq!(Area::Auth.needs().function_name(), "${AWS::StackName}-auth");
+    }
+
+    #[test]
+    fn only_migrate_and_the_rotation_reach_the_owners_login() {
+        for needs in FUNCTIONS {
+            let reads_owner = needs
+                .grants()
+                .iter()
+                .any(|grant| grant.resources.contains(&SecretKey::DatabaseOwner.secret()));
+            let expected = matches!(needs.logical_id, "MigrateFunction" | "RotateSecretFunction");
+            assert_eq!(reads_owner, expected, "{}", needs.logical_id);
+        }
+        for area in Area::ALL {
+            let secrets = area.needs().secrets;
+            assert!(!secrets.contains(&SecretKey::DatabaseOwner), "{area:?}");
+            assert_eq!(secrets.contains(&SecretKey::DatabaseApp), area.needs().database);
+        }
     }
 
     #[test]

@@ -24,8 +24,9 @@ static FUNCTIONS: std::sync::LazyLock<Vec<&'static str>> =
     std::sync::LazyLock::new(|| NEEDS.iter().map(|needs| needs.logical_id).collect());
 
 /// The Secrets Manager secrets of the stack (logical ids).
-const SECRETS: [&str; 6] = [
+const SECRETS: [&str; 7] = [
     "DatabaseSecret",
+    "DatabaseAppSecret",
     "SigningKeysSecret",
     "VerificationKeysSecret",
     "DataKeysSecret",
@@ -664,6 +665,14 @@ fn deployed_secret_values() -> Vec<(String, serde_json::Value)> {
             serde_json::json!({
                 "engine": "postgres", "host": host, "port": 5432,
                 "dbname": "redline", "username": "redline", "password": "Zq8vR2mKx7LpT4nW9sBc3YhJ6dFg1aE5"
+            }),
+        ),
+        (
+            secret_arn("DatabaseAppSecret"),
+            serde_json::json!({
+                "engine": "postgres", "host": host, "port": 5432,
+                "dbname": "redline", "username": "redline_app", "password": "Hn4cW8pLq2ZrX6vT9mBd3KfJ7sYg5aE1",
+                "masterarn": secret_arn("DatabaseSecret")
             }),
         ),
         (

@@ -142,6 +142,40 @@ fn every_secret_is_generated_and_none_is_written_in_the_template() {
                     "alternating users are optional"
                 );
             }
+            "DatabaseAppSecret" => {
+                assert_eq!(key, Some("password"), "{id} GenerateStringKey");
+                assert_eq!(length, Some(32), "{id} PasswordLength");
+                assert_eq!(
+                    alphabet(generate),
+                    ('0'..='9')
+                        .chain('a'..='z')
+                        .chain('A'..='Z')
+                        .collect::<BTreeSet<_>>(),
+                    "{id}: letters and digits"
+                );
+                // Alternating users, with the owner's login as master.
+                let text = sub_text(&generate["SecretStringTemplate"])
+                    .expect("DatabaseAppSecret's template is a !Sub");
+                assert!(
+                    text.contains(r#""masterarn":"${DatabaseSecret}""#),
+                    "{id}: masterarn is the owner's secret: {text}"
+                );
+                let mut refs = BTreeSet::new();
+                referenced_names(&generate["SecretStringTemplate"], &mut refs);
+                assert_eq!(
+                    refs,
+                    [
+                        "DatabaseAppUser",
+                        "DatabaseHost",
+                        "DatabaseName",
+                        "DatabasePort",
+                        "DatabaseSecret"
+                    ]
+                    .map(String::from)
+                    .into(),
+                    "{id}: its template's parameters and the owner's secret"
+                );
+            }
             "SigningKeysSecret" | "VerificationKeysSecret" => {
                 // A placeholder: the rotation function writes the real key sets.
                 assert_eq!(key, Some("bootstrap"), "{id} GenerateStringKey");
@@ -514,7 +548,7 @@ fn rotation_schedules_invoke_the_rotation_function_with_secrets_managers_permiss
         .collect();
     assert_eq!(
         schedules.keys().map(String::as_str).collect::<Vec<_>>(),
-        ["DatabaseSecret", "SigningKeysSecret"],
+        ["DatabaseAppSecret", "DatabaseSecret", "SigningKeysSecret"],
         "rotated secrets (data keys by hand, blind index never, the JWKS by the signing rotation)"
     );
     for (secret, schedule) in &schedules {
