@@ -996,3 +996,75 @@ async fn complete_rotation(sm: &Client, secret_id: &str, token: &str) {
         Some(token)
     );
 }
+
+/// The stack's two database secrets, rotated on a server where the owner is no superuser: the
+/// owner's by itself (single user), the application role's with the owner's secret as master
+/// (alternating users). The application role is the one migrate created; its clone inherits its
+/// grants, not more.
+#[tokio::test(flavor = "multi_thread")]
+async fn both_database_secrets_rotate_with_the_owner_as_the_application_roles_master() {
+    use redline_tests::roles::{assert_reads_and_writes, assert_refused_schema_changes};
+    use redline_tests::secrets_stack::database_owned_by_app;
+    use redline_tests::TestEnv;
+
+    let rig = Rig::start().await;
+    let cluster = PgCluster::start(PgOptions::scram(SUPERUSER_PASSWORD));
+    // `app` here is the schema owner: it owns the database and may create roles.
+    let db = database_owned_by_app(&cluster, "owner-password-1").await;
+    let env = TestEnv::on(
+        db,
+        &[
+            ("DATABASE__USER", "app"),
+            ("DATABASE__PASSWORD", "owner-password-1"),
+        ],
+    )
+    .await;
+    let app = env.app_config().unwrap().database;
+    let login = |username: &str, password: &str| {
+        json!({"engine": "postgres", "host": cluster.host(), "port": cluster.port(),
+               "dbname": env.db.name(), "username": username, "password": password})
+    };
+    let owner_id = rig
+        .create_secret("redline/database", &login("app", "owner-password-1"))
+        .await;
+    let mut app_secret = login(&app.user, app.password.expose());
+    app_secret["masterarn"] = json!(owner_id);
+    let app_id = rig
+        .create_secret("redline/database-app", &app_secret)
+        .await;
+
+    let app_login_is_confined = |moment: &'static str| {
+        let rig = &rig;
+        let app_id = app_id.clone();
+        async move {
+            let current = rig.value(&app_id, CURRENT).await;
+            let user = format!("{} ({moment})", current["username"]);
+            let mut client = login_with(&current)
+                .await
+                .unwrap_or_else(|e| panic!("{user} cannot log in: {e}"));
+            assert_reads_and_writes(&mut client, &user).await;
+            assert_refused_schema_changes(&client, &user).await;
+            current
+        }
+    };
+    app_login_is_confined("before rotating").await;
+
+    rig.rotate(&app_id).await;
+    let rotated = app_login_is_confined("after its rotation").await;
+    assert_eq!(rotated["username"], format!("{}_clone", app.user));
+
+    rig.rotate(&owner_id).await;
+    let owner = rig.value(&owner_id, CURRENT).await;
+    assert_ne!(owner["password"], "owner-password-1");
+    assert!(can_log_in(&owner).await, "the owner's new password works");
+    assert!(
+        !can_log_in(&login("app", "owner-password-1")).await,
+        "the owner's old password is gone"
+    );
+
+    // The next rotation of the application secret logs in with the owner's new password.
+    rig.rotate(&app_id).await;
+    let back = app_login_is_confined("after the owner's rotation").await;
+    assert_eq!(back["username"], app.user);
+    assert_ne!(back["password"], app_secret["password"]);
+}
