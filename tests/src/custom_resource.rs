@@ -5,7 +5,7 @@
 
 use crate::runner::{bin_dir, env_file, repo_root, workspace_bin, Runner};
 use crate::secrets_stack::database_references;
-use crate::servers::{random_u64, unique_token, MotoServer};
+use crate::servers::{app_role_of, random_u64, unique_token, MotoServer};
 use serde_json::{json, Map, Value};
 use std::path::PathBuf;
 use std::process::Command;
@@ -190,6 +190,11 @@ impl MigrateRig {
         vars.insert("REDLINE_ENV".into(), "test".into());
         vars.insert("REDLINE__DATABASE__SSLMODE".into(), "disable".into());
         vars.extend(database_references(&secret));
+        let dbname = database["dbname"].as_str().unwrap_or_default();
+        vars.insert(
+            "REDLINE__DATABASE__APP_USER".into(),
+            Value::String(app_role_of(dbname)),
+        );
         vars.extend(settings.as_object().cloned().unwrap_or_default());
         let env = env_file(&json!({ "MigrateFunction": vars }));
         let bins = bin_dir(&[("migrate", workspace_bin("migrate"))]);

@@ -125,6 +125,7 @@ impl TestEnv {
             "REDLINE__DATABASE__HOST": self.db.host(),
             "REDLINE__DATABASE__PORT": self.db.port().to_string(),
             "REDLINE__DATABASE__USER": self.db.user(),
+            "REDLINE__DATABASE__APP_USER": self.db.app_role(),
             "REDLINE__REDIS__KEY_PREFIX": self.prefix,
             "REDLINE__AUTH__CAPTCHA__FIXED_CODE": FIXED_CODE,
         })

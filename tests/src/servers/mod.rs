@@ -18,7 +18,7 @@ pub mod postgres;
 pub mod redis;
 
 pub use moto::MotoServer;
-pub use postgres::{PgAuth, PgCluster, PgOptions, TestDatabase};
+pub use postgres::{app_role_of, PgAuth, PgCluster, PgOptions, TestDatabase};
 pub use redis::{RedisOptions, RedisServer};
 
 use std::collections::hash_map::RandomState;

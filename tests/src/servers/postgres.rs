@@ -743,6 +743,12 @@ fn reap_stale_clusters() {
     });
 }
 
+/// The application role of a test database (`<name>_app`): roles are cluster-wide, so each test
+/// database has its own, dropped with it (and its alternating-users clone).
+pub fn app_role_of(dbname: &str) -> String {
+    format!("{dbname}_app")
+}
+
 /// A uniquely named database on a PostgreSQL server (by default the machine's shared one at
 /// 127.0.0.1:5432, user `postgres`, trust), dropped when this value is dropped.
 #[derive(Debug)]
@@ -815,10 +821,9 @@ impl TestDatabase {
         &self.user
     }
 
-    /// The application role of this database (`<name>_app`): roles are cluster-wide, so each
-    /// test database has its own, dropped with it (and its alternating-users clone).
+    /// The application role of this database ([`app_role_of`]).
     pub fn app_role(&self) -> String {
-        format!("{}_app", self.name)
+        app_role_of(&self.name)
     }
 
     /// `postgres://<user>[:<password>]@<host>:<port>/<name>?sslmode=disable`.
@@ -913,7 +918,8 @@ async fn drop_database(config: tokio_postgres::Config, name: String) {
         // Its roles hold privileges only in the database just dropped.
         client
             .batch_execute(&format!(
-                "DROP ROLE IF EXISTS \"{name}_app_clone\", \"{name}_app\""
+                "DROP ROLE IF EXISTS \"{app}_clone\", \"{app}\"",
+                app = app_role_of(&name)
             ))
             .await?;
         drop(client);

@@ -116,12 +116,13 @@ async fn create_update_delete_and_a_redelivery_answer_success_at_the_response_ur
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_failing_migration_is_reported_failed_without_secrets_and_succeeds_once_fixed() {
-    // A login that works (SCRAM, a real password) on a database it does not own.
+    // A login that works (SCRAM, a real password) on a database it does not own; like any
+    // owner it may create the application role.
     let cluster = PgCluster::start(PgOptions::scram("superpw"));
     let password = format!("pw-{:016x}", random_u64());
     let admin = cluster.connect_superuser("postgres").await.unwrap();
     admin
-        .batch_execute(&format!("CREATE ROLE app LOGIN PASSWORD '{password}'"))
+        .batch_execute(&format!("CREATE ROLE app LOGIN CREATEROLE PASSWORD '{password}'"))
         .await
         .unwrap();
     let database = TestDatabase::create_at(
@@ -279,6 +280,7 @@ async fn migrate_still_runs_as_a_command() {
             .env("REDLINE__DATABASE__PORT", database.port().to_string())
             .env("REDLINE__DATABASE__DBNAME", database.name())
             .env("REDLINE__DATABASE__USER", database.user())
+            .env("REDLINE__DATABASE__APP_USER", database.app_role())
             .env("REDLINE__DATABASE__SSLMODE", "disable")
             .envs(extra.iter().copied())
             .output()

@@ -134,6 +134,10 @@ async fn sam_build_builds_every_function_and_each_artefact_boots_under_the_rie()
             "REDLINE__DATABASE__USER".into(),
             config.database.user.clone(),
         ),
+        (
+            "REDLINE__DATABASE__APP_USER".into(),
+            config.database.app_user.clone(),
+        ),
         ("REDLINE__REDIS__KEY_PREFIX".into(), env.prefix.clone()),
         // Every AWS call (Secrets Manager, CodeDeploy, Lambda) goes to moto, never to AWS.
         ("AWS_ENDPOINT_URL".into(), moto.endpoint()),
