@@ -1068,3 +1068,69 @@ async fn both_database_secrets_rotate_with_the_owner_as_the_application_roles_ma
     assert_eq!(back["username"], app.user);
     assert_ne!(back["password"], app_secret["password"]);
 }
+
+/// The owner's secret itself alternating (the operator's superuser as its master): migrate and
+/// the application secret's rotation may log in as the owner's clone, and still act as the owner
+/// (what they create is the owner's; the owner's CREATEROLE applies).
+#[tokio::test(flavor = "multi_thread")]
+async fn an_alternating_owners_clone_migrates_and_rotates_as_the_owner() {
+    use redline_tests::roles::{assert_reads_and_writes, assert_refused_schema_changes};
+    use redline_tests::secrets_stack::database_owned_by_app;
+    use redline_tests::servers::TestDatabase;
+    use redline_tests::TestEnv;
+
+    let rig = Rig::start().await;
+    let cluster = PgCluster::start(PgOptions::scram(SUPERUSER_PASSWORD));
+    let db: TestDatabase = database_owned_by_app(&cluster, "owner-password-1").await;
+    let dbname = db.name().to_string();
+    let login = |username: &str, password: &str| {
+        json!({"engine": "postgres", "host": cluster.host(), "port": cluster.port(),
+               "dbname": dbname, "username": username, "password": password})
+    };
+    let master = rig
+        .create_secret(
+            "redline/database-master",
+            &login(cluster.superuser(), SUPERUSER_PASSWORD),
+        )
+        .await;
+    let mut owner_secret = login("app", "owner-password-1");
+    owner_secret["masterarn"] = json!(master);
+    let owner_id = rig.create_secret("redline/database", &owner_secret).await;
+    rig.rotate(&owner_id).await;
+    let owner = rig.value(&owner_id, CURRENT).await;
+    assert_eq!(owner["username"], "app_clone");
+
+    let env = TestEnv::on(
+        db,
+        &[
+            ("DATABASE__USER", "app_clone"),
+            ("DATABASE__PASSWORD", owner["password"].as_str().unwrap()),
+        ],
+    )
+    .await;
+    let superuser = cluster.connect_superuser(env.db.name()).await.unwrap();
+    let owners: Vec<String> = superuser
+        .query(
+            "SELECT DISTINCT tableowner::text FROM pg_tables WHERE schemaname = 'public'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(owners, ["app"], "the clone migrated as the owner");
+
+    let app = env.app_config().unwrap().database;
+    let mut app_secret = login(&app.user, app.password.expose());
+    app_secret["masterarn"] = json!(owner_id);
+    let app_id = rig
+        .create_secret("redline/database-app", &app_secret)
+        .await;
+    rig.rotate(&app_id).await;
+    let current = rig.value(&app_id, CURRENT).await;
+    assert_eq!(current["username"], format!("{}_clone", app.user));
+    let mut client = login_with(&current).await.unwrap();
+    assert_reads_and_writes(&mut client, "the application role's clone").await;
+    assert_refused_schema_changes(&client, "the application role's clone").await;
+}
