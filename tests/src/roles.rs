@@ -54,7 +54,10 @@ pub async fn assert_reads_and_writes(client: &mut Client, login: &str) {
         .await
         .unwrap_or_else(|e| panic!("{login} cannot insert a refresh family: {e}"));
     transaction
-        .execute("UPDATE users SET updated_at = now() WHERE id = $1", &[&user])
+        .execute(
+            "UPDATE users SET updated_at = now() WHERE id = $1",
+            &[&user],
+        )
         .await
         .unwrap_or_else(|e| panic!("{login} cannot update: {e}"));
     transaction

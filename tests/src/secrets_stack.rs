@@ -36,7 +36,9 @@ pub async fn database_owned_by_app(cluster: &PgCluster, app_password: &str) -> T
         .await
         .expect("superuser login");
     admin
-        .batch_execute(&format!("CREATE ROLE app LOGIN CREATEROLE PASSWORD '{app_password}'"))
+        .batch_execute(&format!(
+            "CREATE ROLE app LOGIN CREATEROLE PASSWORD '{app_password}'"
+        ))
         .await
         .expect("create role app");
     let db = TestDatabase::create_at(

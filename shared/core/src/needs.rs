@@ -445,7 +445,10 @@ mod tests {
         for area in Area::ALL {
             let secrets = area.needs().secrets;
             assert!(!secrets.contains(&SecretKey::DatabaseOwner), "{area:?}");
-            assert_eq!(secrets.contains(&SecretKey::DatabaseApp), area.needs().database);
+            assert_eq!(
+                secrets.contains(&SecretKey::DatabaseApp),
+                area.needs().database
+            );
         }
     }
 

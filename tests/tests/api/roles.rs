@@ -89,7 +89,9 @@ async fn the_api_works_as_the_application_role_which_cannot_drop_alter_or_create
     assert_eq!(owned, 0, "the application role owns nothing");
 
     // A table of a later migration (the owner's) is granted by the default privileges.
-    let owner = log_in(&cluster, dbname, OWNER, OWNER_PASSWORD).await.unwrap();
+    let owner = log_in(&cluster, dbname, OWNER, OWNER_PASSWORD)
+        .await
+        .unwrap();
     owner
         .batch_execute("CREATE TABLE later (id INT); INSERT INTO later VALUES (1)")
         .await

@@ -122,7 +122,9 @@ async fn a_failing_migration_is_reported_failed_without_secrets_and_succeeds_onc
     let password = format!("pw-{:016x}", random_u64());
     let admin = cluster.connect_superuser("postgres").await.unwrap();
     admin
-        .batch_execute(&format!("CREATE ROLE app LOGIN CREATEROLE PASSWORD '{password}'"))
+        .batch_execute(&format!(
+            "CREATE ROLE app LOGIN CREATEROLE PASSWORD '{password}'"
+        ))
         .await
         .unwrap();
     let database = TestDatabase::create_at(

@@ -1029,9 +1029,7 @@ async fn both_database_secrets_rotate_with_the_owner_as_the_application_roles_ma
         .await;
     let mut app_secret = login(&app.user, app.password.expose());
     app_secret["masterarn"] = json!(owner_id);
-    let app_id = rig
-        .create_secret("redline/database-app", &app_secret)
-        .await;
+    let app_id = rig.create_secret("redline/database-app", &app_secret).await;
 
     let app_login_is_confined = |moment: &'static str| {
         let rig = &rig;
@@ -1124,9 +1122,7 @@ async fn an_alternating_owners_clone_migrates_and_rotates_as_the_owner() {
     let app = env.app_config().unwrap().database;
     let mut app_secret = login(&app.user, app.password.expose());
     app_secret["masterarn"] = json!(owner_id);
-    let app_id = rig
-        .create_secret("redline/database-app", &app_secret)
-        .await;
+    let app_id = rig.create_secret("redline/database-app", &app_secret).await;
     rig.rotate(&app_id).await;
     let current = rig.value(&app_id, CURRENT).await;
     assert_eq!(current["username"], format!("{}_clone", app.user));

@@ -149,7 +149,10 @@ pub async fn migrate(
     // What an alternating owner's clone creates must still be the owner's (and its default
     // privileges the ones the migrations set).
     if let Some(statement) = roles::act_as_base(owner).map_err(invalid_name)? {
-        client.batch_execute(&statement).await.map_err(bookkeeping)?;
+        client
+            .batch_execute(&statement)
+            .await
+            .map_err(bookkeeping)?;
     }
     client
         .execute("SELECT pg_advisory_lock($1)", &[&LOCK_KEY])
@@ -190,12 +193,9 @@ async fn ensure_app_role(
     }
     let base = roles::base_username(app.user);
     let member_of = (base != app.user).then_some(base);
-    let create = roles::create_login_role(
-        app.user,
-        &roles::verifier(app.password.expose()),
-        member_of,
-    )
-    .map_err(invalid_name)?;
+    let create =
+        roles::create_login_role(app.user, &roles::verifier(app.password.expose()), member_of)
+            .map_err(invalid_name)?;
     match client.batch_execute(&create).await {
         Ok(()) => {
             tracing::info!("created the application role");
@@ -218,9 +218,9 @@ async fn role_exists(client: &tokio_postgres::Client, role: &str) -> Result<bool
 
 /// Another session created the same role first: a duplicate, or the catalog's unique index.
 fn created_concurrently(error: &tokio_postgres::Error) -> bool {
-    error
-        .code()
-        .is_some_and(|code| *code == SqlState::DUPLICATE_OBJECT || *code == SqlState::UNIQUE_VIOLATION)
+    error.code().is_some_and(|code| {
+        *code == SqlState::DUPLICATE_OBJECT || *code == SqlState::UNIQUE_VIOLATION
+    })
 }
 
 async fn apply_pending(
