@@ -68,7 +68,11 @@ async fn the_api_works_as_the_application_role_which_cannot_drop_alter_or_create
         .iter()
         .map(|row| row.get(0))
         .collect();
-    assert_eq!(logins, [app.user.clone()], "the functions' sessions");
+    assert_eq!(
+        logins,
+        std::slice::from_ref(&app.user),
+        "the functions' sessions"
+    );
 
     // A real login with its password (a wrong one is refused), then each schema change.
     let wrong = log_in(&cluster, dbname, &app.user, "not-its-password").await;
