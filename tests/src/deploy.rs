@@ -91,7 +91,10 @@ pub fn deployment_runner(
 pub fn runner(env: &TestEnv, logical_id: &str, area: &str, broken_route: &str) -> Runner {
     let (bins, code) = directories();
     let section = json!({"BROKEN_AREA": area, "BROKEN_ROUTE": broken_route});
-    deployment_runner(env, &bins, &code, json!({ logical_id: section }), 30)
+    let mut runner = deployment_runner(env, &bins, &code, json!({ logical_id: section }), 30);
+    runner.owns(code);
+    runner.owns(bins);
+    runner
 }
 
 /// Publishes the bad build as version 2, deploys it AllAtOnce with both hooks, and waits.

@@ -82,6 +82,8 @@ pub struct Runner {
     /// `--versions-dir`: the snapshots of the published versions.
     pub versions_dir: PathBuf,
     invalid_emf_expected: bool,
+    /// Directories only this runner used (a code directory), removed with it.
+    scratch: Vec<PathBuf>,
 }
 
 impl Runner {
@@ -179,6 +181,7 @@ impl Runner {
             startup: Duration::ZERO,
             versions_dir,
             invalid_emf_expected: false,
+            scratch: Vec::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
@@ -328,6 +331,11 @@ impl Runner {
 
     /// For a test that makes a function print a malformed EMF document on purpose: the check
     /// when the runner stops is skipped.
+    /// Removes `dir` when the runner goes (a directory only it reads, such as its code dir).
+    pub fn owns(&mut self, dir: PathBuf) {
+        self.scratch.push(dir);
+    }
+
     pub fn expect_invalid_emf(&mut self) {
         self.invalid_emf_expected = true;
     }
@@ -405,9 +413,18 @@ impl Drop for Runner {
             let _ = child.wait();
         }
         let _ = std::fs::remove_dir_all(&self.versions_dir);
-        if !std::thread::panicking() && !self.invalid_emf_expected {
+        for dir in &self.scratch {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        if std::thread::panicking() {
+            // The logs stay for whoever reads the failure.
+            return;
+        }
+        if !self.invalid_emf_expected {
             self.check_emf();
         }
+        let _ = std::fs::remove_file(&self.log);
+        let _ = std::fs::remove_file(&self.emf_log);
     }
 }
 
