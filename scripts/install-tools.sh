@@ -9,6 +9,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# cargo-fuzz builds and runs the fuzz targets in fuzz/ (docs/reliability.md). The test suite
+# replays their corpus without it, so it is installed only when asked: `install-tools.sh fuzz`.
+CARGO_FUZZ_VERSION=0.13.1
+if [ "${1:-}" = fuzz ]; then
+  if ! .local/cargo-fuzz/bin/cargo-fuzz --version 2>/dev/null | grep -qx "cargo-fuzz $CARGO_FUZZ_VERSION"; then
+    cargo install --locked --quiet --root .local/cargo-fuzz cargo-fuzz --version "$CARGO_FUZZ_VERSION"
+  fi
+fi
+
 VENV=.local/venv
 PY_TOOLS=(
   "aws-sam-cli==1.170.0"

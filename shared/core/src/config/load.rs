@@ -16,6 +16,8 @@ pub enum ConfigSource {
     Embedded,
     /// `config.yaml` and `config.<env>.yaml` read from this directory at start-up.
     Dir(PathBuf),
+    /// The two layers' texts, given whole (the fuzz target reads no file).
+    Inline { base: String, env: String },
 }
 
 /// Set by Lambda (and by every emulator of it) for the runtime client: this process is a function.
@@ -179,6 +181,11 @@ fn read_layer(source: &ConfigSource, name: &str) -> Result<String, ConfigError> 
                 reason: e.to_string(),
             })
         }
+        ConfigSource::Inline { base, env } => Ok(if name == "config.yaml" {
+            base.clone()
+        } else {
+            env.clone()
+        }),
     }
 }
 

@@ -1,0 +1,3 @@
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| redline_fuzz_targets::pipeline::fuzz(data));
