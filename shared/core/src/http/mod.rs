@@ -2,6 +2,7 @@
 //! `routes` (what exists), then `request` and `input` (what a handler gets), `response` (what it
 //! gives back), and `pipeline` (the order of checks, and the [`Function`] an area implements).
 
+pub mod event;
 pub mod input;
 pub mod pipeline;
 pub mod rate;

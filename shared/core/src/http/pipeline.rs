@@ -4,6 +4,7 @@
 //! The pipeline is shared; what differs per area is a [`Function`], chosen at compile time by
 //! the area's binary, so a binary links its own handlers and stores and nobody else's.
 
+use super::event::answer_event;
 use super::input::Input;
 use super::rate::RateDecision;
 use super::request::Incoming;
@@ -16,7 +17,8 @@ use crate::metrics::{self, RequestRecord};
 use crate::secrets::Freshness;
 use crate::telemetry;
 use futures_util::FutureExt;
-use lambda_http::{service_fn, Body, Request, Response};
+use lambda_http::request::LambdaRequest;
+use lambda_http::{service_fn, Body, LambdaEvent, Request, Response};
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -149,9 +151,12 @@ impl<F: Function> App<F> {
 
     /// Hands this app to the Lambda runtime; returns only when the runtime stops.
     pub async fn serve(self) -> Result<(), lambda_http::Error> {
-        lambda_http::run(service_fn(move |request: Request| {
+        let handler = service_fn(move |request: Request| {
             let app = self.clone();
             async move { Ok::<_, std::convert::Infallible>(app.handle(request).await) }
+        });
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<LambdaRequest>| {
+            answer_event(handler.clone(), event)
         }))
         .await
     }
