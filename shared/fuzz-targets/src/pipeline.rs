@@ -1,14 +1,15 @@
 //! The whole in-process pipeline: a Lambda HTTP event's bytes (API Gateway HTTP API 2.0, REST
-//! 1.0, ALB), deserialised as the runtime does, through lambda_http's adapter into the area's
+//! 1.0, ALB), deserialised as the runtime does, through the guard and lambda_http's adapter the runtime uses (`answer_event`) into the area's
 //! [`App`] (route, method, rate limit, content type, JSON, handler) and back out as the front end
 //! reads the answer. No network: `greeter` is the real area; the others are [`Probe`]s, which
 //! decode each route's body and answer, and fail like a dependency when the event asks them to.
 
 use crate::shapes;
 use lambda_http::request::LambdaRequest;
-use lambda_http::{service_fn, Adapter, Context, LambdaEvent, Request, Service};
+use lambda_http::{service_fn, Context, LambdaEvent, Request};
 use redline_core::config::{load_from, ConfigSource};
 use redline_core::error::{ApiError, Unavailable};
+use redline_core::http::event::answer_event;
 use redline_core::http::request::Incoming;
 use redline_core::http::routes::{match_route, Match, RateGroup, RouteId};
 use redline_core::http::{App, Function, Input, RateDecision, Reply};
@@ -141,12 +142,9 @@ pub fn fuzz(data: &[u8]) {
     context.invoked_function_arn =
         "arn:aws:lambda:us-east-1:123456789012:function:fuzz:live".into();
     let store_down = client_ip_ends_with(data, STORE_DOWN);
-    let mut adapter = Adapter::from(service_fn(|request: Request| async {
-        Ok::<_, Infallible>(dispatch(request).await)
-    }));
-    let answer = runtime()
-        .block_on(adapter.call(LambdaEvent::new(event, context)))
-        .expect("the adapter never fails");
+    let handler =
+        service_fn(|request: Request| async { Ok::<_, Infallible>(dispatch(request).await) });
+    let Ok(answer) = runtime().block_on(answer_event(handler, LambdaEvent::new(event, context)));
     let payload = serde_json::to_vec(&answer).expect("the answer serialises");
     let response = redline_events::response(source, &payload).expect("the front end accepts it");
     check(&response, store_down);
