@@ -8,10 +8,13 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use lambda_http::http::header::HOST;
+use lambda_http::http::uri::Authority;
 use lambda_http::http::HeaderMap;
 use lambda_http::request::LambdaRequest;
 use lambda_http::{Adapter, Body, LambdaEvent, Request, Response, Service};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::future::Future;
 
@@ -41,6 +44,7 @@ pub fn make_convertible(event: &mut LambdaRequest) {
             guard_headers(&mut e.headers);
             guard_domain(&mut e.request_context.domain_name);
             guard_path(&mut e.raw_path);
+            guard_query(&mut e.raw_query_string);
             guard_body(&mut e.is_base64_encoded, e.body.as_deref());
         }
         LambdaRequest::ApiGatewayV1(e) => {
@@ -92,6 +96,40 @@ fn guard_path(path: &mut Option<String>) {
     }
 }
 
+/// Bytes a URI's query may hold as they are (RFC 3986: unreserved, sub-delimiters, `:@/?` and
+/// `%`); an HTTP API's raw query string is appended to the URI unescaped.
+const NOT_QUERY: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@')
+    .remove(b'/')
+    .remove(b'?')
+    .remove(b'%');
+
+/// Escapes what a URI's query cannot hold; the pipeline reads the query percent-decoded, so a
+/// space sent raw and one sent as `%20` read the same.
+fn guard_query(query: &mut Option<String>) {
+    if let Some(query) = query.as_mut() {
+        if let Cow::Owned(escaped) = Cow::from(utf8_percent_encode(query, NOT_QUERY)) {
+            *query = escaped;
+        }
+    }
+}
+
 fn guard_body(is_base64_encoded: &mut bool, body: Option<&str>) {
     if *is_base64_encoded && body.is_some_and(|b| STANDARD.decode(b).is_err()) {
         *is_base64_encoded = false;
@@ -100,14 +138,15 @@ fn guard_body(is_base64_encoded: &mut bool, body: Option<&str>) {
 
 /// `host` or `host:port`, and nothing else a URL could read into it (user, path, query).
 fn is_authority(text: &str) -> bool {
-    url::Url::parse(&format!("https://{text}/")).is_ok_and(|url| {
-        url.has_host()
-            && url.username().is_empty()
-            && url.password().is_none()
-            && url.path() == "/"
-            && url.query().is_none()
-            && url.fragment().is_none()
-    })
+    text.parse::<Authority>().is_ok()
+        && url::Url::parse(&format!("https://{text}/")).is_ok_and(|url| {
+            url.has_host()
+                && url.username().is_empty()
+                && url.password().is_none()
+                && url.path() == "/"
+                && url.query().is_none()
+                && url.fragment().is_none()
+        })
 }
 
 #[cfg(test)]
@@ -139,6 +178,12 @@ mod tests {
     }
 
     #[test]
+    fn a_raw_query_is_escaped_where_a_uri_cannot_hold_it() {
+        let request = converted(|raw| raw["rawQueryString"] = json!("a=b c&d=`<é>%20"));
+        assert_eq!(request.uri().query(), Some("a=b%20c&d=%60%3C%C3%A9%3E%20"));
+    }
+
+    #[test]
     fn a_path_without_its_slash_gets_one() {
         let request = converted(|raw| raw["rawPath"] = json!(":99999"));
         assert_eq!(request.uri().path(), "/:99999");
@@ -165,6 +210,7 @@ mod tests {
         assert!(is_authority("[::1]:3000"));
         assert!(!is_authority("481.0.0.1:3000"), "no IPv4 address");
         assert!(!is_authority("example.com:99999"), "no port");
+        assert!(!is_authority("`example.com"), "a character no URI has");
         assert!(!is_authority("user@example.com"));
         assert!(!is_authority("example.com/path"));
         assert!(!is_authority(""));
