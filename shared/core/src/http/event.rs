@@ -124,7 +124,9 @@ const NOT_QUERY: &AsciiSet = &NON_ALPHANUMERIC
 /// space sent raw and one sent as `%20` read the same.
 fn guard_query(query: &mut Option<String>) {
     if let Some(query) = query.as_mut() {
-        if let Cow::Owned(escaped) = Cow::from(utf8_percent_encode(query, NOT_QUERY)) {
+        let escaped = Cow::from(utf8_percent_encode(query, NOT_QUERY));
+        if escaped != query.as_str() {
+            let escaped = escaped.into_owned();
             *query = escaped;
         }
     }
@@ -181,6 +183,9 @@ mod tests {
     fn a_raw_query_is_escaped_where_a_uri_cannot_hold_it() {
         let request = converted(|raw| raw["rawQueryString"] = json!("a=b c&d=`<é>%20"));
         assert_eq!(request.uri().query(), Some("a=b%20c&d=%60%3C%C3%A9%3E%20"));
+        // One escaped character is the whole answer: percent-encoding borrows it, not owns it.
+        let request = converted(|raw| raw["rawQueryString"] = json!(" "));
+        assert_eq!(request.uri().query(), Some("%20"));
     }
 
     #[test]
