@@ -107,12 +107,15 @@ impl Resolver {
         }
     }
 
-    /// Whether a named condition of the template holds for these parameters.
+    /// Whether a named condition of the template holds for these parameters. A condition that
+    /// depends on itself is an error, as CloudFormation's circular dependency is, not endless
+    /// recursion.
     pub fn condition(&self, name: &str) -> Result<bool, Unresolved> {
         let condition = self
             .conditions
             .get(name)
             .ok_or_else(|| Unresolved(format!("!If {name} (no such condition)")))?;
+        let _visit = Visiting::enter(name)?;
         self.holds(condition)
     }
 
@@ -211,6 +214,39 @@ impl Resolver {
     }
 }
 
+thread_local! {
+    /// The conditions being evaluated on this thread, outermost first. Thread-local because
+    /// every evaluation path (`resolve`, `holds`, `condition`) is public and callers build
+    /// `Resolver` by its fields.
+    static VISITING: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A condition on the evaluation stack until dropped.
+struct Visiting;
+
+impl Visiting {
+    fn enter(name: &str) -> Result<Self, Unresolved> {
+        VISITING.with_borrow_mut(|stack| {
+            if stack.iter().any(|n| n == name) {
+                return Err(Unresolved(format!(
+                    "condition {name} depends on itself ({} -> {name})",
+                    stack.join(" -> ")
+                )));
+            }
+            stack.push(name.to_string());
+            Ok(Visiting)
+        })
+    }
+}
+
+impl Drop for Visiting {
+    fn drop(&mut self) {
+        VISITING.with_borrow_mut(|stack| {
+            stack.pop();
+        });
+    }
+}
+
 fn describe(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -277,6 +313,25 @@ mod tests {
             .unwrap_err()
             .0
             .contains("Missing"));
+    }
+
+    #[test]
+    fn a_circular_condition_is_an_error() {
+        let mut r = resolver();
+        for (name, text) in [
+            ("Loop", "!Condition Loop"),
+            ("A", "!Not [!Condition B]"),
+            ("B", "!Equals [!If [A, x, y], x]"),
+        ] {
+            r.conditions.insert(name.to_string(), yaml(text));
+        }
+        assert!(r.condition("Loop").unwrap_err().0.contains("Loop -> Loop"));
+        let error = r.resolve(&yaml("!If [A, a, b]")).unwrap_err().0;
+        assert!(error.contains("A -> B -> A"), "{error}");
+        // A condition used twice side by side is not circular.
+        assert!(r
+            .holds(&yaml("!And [!Condition IsDev, !Condition IsDev]"))
+            .unwrap());
     }
 
     #[test]
