@@ -7,6 +7,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use lambda_http::aws_lambda_events::query_map::QueryMap;
 use lambda_http::http::header::HOST;
 use lambda_http::http::uri::Authority;
 use lambda_http::http::HeaderMap;
@@ -15,6 +16,7 @@ use lambda_http::{Adapter, Body, LambdaEvent, Request, Response, Service};
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::convert::Infallible;
 use std::future::Future;
 
@@ -45,6 +47,7 @@ pub fn make_convertible(event: &mut LambdaRequest) {
             guard_domain(&mut e.request_context.domain_name);
             guard_path(&mut e.raw_path);
             guard_query(&mut e.raw_query_string);
+            guard_query_map(&mut e.query_string_parameters);
             guard_body(&mut e.is_base64_encoded, e.body.as_deref());
         }
         LambdaRequest::ApiGatewayV1(e) => {
@@ -52,12 +55,16 @@ pub fn make_convertible(event: &mut LambdaRequest) {
             guard_headers(&mut e.multi_value_headers);
             guard_domain(&mut e.request_context.domain_name);
             guard_path(&mut e.path);
+            guard_query_map(&mut e.query_string_parameters);
+            guard_query_map(&mut e.multi_value_query_string_parameters);
             guard_body(&mut e.is_base64_encoded, e.body.as_deref());
         }
         LambdaRequest::Alb(e) => {
             guard_headers(&mut e.headers);
             guard_headers(&mut e.multi_value_headers);
             guard_path(&mut e.path);
+            guard_query_map(&mut e.query_string_parameters);
+            guard_query_map(&mut e.multi_value_query_string_parameters);
             guard_body(&mut e.is_base64_encoded, e.body.as_deref());
         }
         _ => {}
@@ -132,6 +139,24 @@ fn guard_query(query: &mut Option<String>) {
     }
 }
 
+/// Drops query parameters without a value: a key with an empty list of values (only a hand-made
+/// event has one) makes `QueryMap`'s iterator, which the conversion uses, index out of bounds.
+fn guard_query_map(map: &mut QueryMap) {
+    if map.is_empty() {
+        return;
+    }
+    let Ok(pairs) = serde_json::to_value(&*map)
+        .and_then(serde_json::from_value::<HashMap<String, Vec<String>>>)
+    else {
+        return;
+    };
+    if pairs.values().any(Vec::is_empty) {
+        let kept: HashMap<String, Vec<String>> =
+            pairs.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+        *map = QueryMap::from(kept);
+    }
+}
+
 fn guard_body(is_base64_encoded: &mut bool, body: Option<&str>) {
     if *is_base64_encoded && body.is_some_and(|b| STANDARD.decode(b).is_err()) {
         *is_base64_encoded = false;
@@ -186,6 +211,19 @@ mod tests {
         // One escaped character is the whole answer: percent-encoding borrows it, not owns it.
         let request = converted(|raw| raw["rawQueryString"] = json!(" "));
         assert_eq!(request.uri().query(), Some("%20"));
+    }
+
+    #[test]
+    fn a_query_parameter_without_values_is_dropped() {
+        let mut raw: Value = serde_json::from_str(include_str!(
+            "../../../../tests/fixtures/events/alb-get-helloworld.json"
+        ))
+        .unwrap();
+        raw["multiValueQueryStringParameters"] = json!({"empty": [], "kept": ["1"]});
+        let mut event: LambdaRequest = serde_json::from_value(raw).unwrap();
+        make_convertible(&mut event);
+        let request = Request::from(event);
+        assert_eq!(request.uri().query(), Some("kept=1"));
     }
 
     #[test]
