@@ -12,8 +12,11 @@ pub mod runner;
 pub mod shapes;
 pub mod tokens;
 
+/// A target's body: the fuzzer's bytes in, a panic when an invariant breaks.
+pub type Target = fn(&[u8]);
+
 /// Every target by the name of its fuzz binary and corpus directory.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("pipeline", pipeline::fuzz),
     ("json_body", body::fuzz),
     ("config", config::fuzz),
