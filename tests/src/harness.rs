@@ -5,8 +5,9 @@ use crate::areas::{self, App};
 use crate::events::{TestRequest, TestResponse};
 use crate::servers::{unique_prefix, TestDatabase};
 use lambda_http::request::LambdaRequest;
-use lambda_http::{service_fn, Adapter, Context, LambdaEvent, Request, Service};
+use lambda_http::{service_fn, Context, LambdaEvent, Request};
 use redline_core::config::{self, Config, ConfigSource};
+use redline_core::http::event::answer_event;
 use redline_core::http::request::SMOKE_CONTEXT_KEY;
 use redline_core::http::routes::{match_route, Match};
 use redline_core::Area;
@@ -243,14 +244,12 @@ where
         client_context.map(|c| serde_json::from_value(c).expect("a client context"));
     context.invoked_function_arn =
         "arn:aws:lambda:us-east-1:123456789012:function:redline-test:live".into();
-    let mut adapter = Adapter::from(service_fn(move |req: Request| {
+    // As `App::serve` hands an event over: the conversion guard, then lambda_http's adapter.
+    let service = service_fn(move |req: Request| {
         let handler = handler.clone();
         async move { Ok::<_, Infallible>(handler(req).await) }
-    }));
-    let response = adapter
-        .call(LambdaEvent::new(payload, context))
-        .await
-        .expect("the handler never errors");
+    });
+    let Ok(response) = answer_event(service, LambdaEvent::new(payload, context)).await;
     TestResponse::from_lambda_json(serde_json::to_value(response).unwrap())
 }
 
