@@ -10,7 +10,7 @@ use redline_core::http::Input;
 use serde_json::Value;
 
 /// The routes that take a body.
-const ROUTES: [RouteId; 8] = [
+const ROUTES: [RouteId; 9] = [
     RouteId::CaptchaVerify,
     RouteId::Register,
     RouteId::Login,
@@ -18,6 +18,7 @@ const ROUTES: [RouteId; 8] = [
     RouteId::Refresh,
     RouteId::TotpSetup,
     RouteId::TotpEnable,
+    RouteId::TotpDisable,
     RouteId::UsersDelete,
 ];
 

@@ -91,7 +91,7 @@ pub fn decode(route: RouteId, input: &Input<'_>) -> Result<usize, ApiError> {
             let b: Refresh = input.body()?;
             filled(&[&b.refresh_token])
         }
-        RouteId::TotpSetup | RouteId::TotpEnable => {
+        RouteId::TotpSetup | RouteId::TotpEnable | RouteId::TotpDisable => {
             let b: Totp = input.body()?;
             filled(&[&b.password, &b.code])
         }
