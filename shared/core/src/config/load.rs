@@ -107,10 +107,17 @@ pub fn layered(
         format!("config.{}.yaml", env.name()),
     ] {
         let text = read_layer(source, &name)?;
+        refuse_index_keys(&name, &text)?;
         builder = builder.add_source(config::File::from_str(&text, config::FileFormat::Yaml));
     }
     for (var, value) in vars {
         if let Some(path) = var.strip_prefix(ENV_PREFIX) {
+            if path.contains(['[', ']']) {
+                return Err(ConfigError::Env {
+                    var: var.clone(),
+                    reason: "a configuration key has no `[` or `]`".into(),
+                });
+            }
             let key = path.to_ascii_lowercase().replace("__", ".");
             builder = builder
                 .set_override(key, value.as_str())
@@ -186,6 +193,44 @@ fn read_layer(source: &ConfigSource, name: &str) -> Result<String, ConfigError> 
         } else {
             env.clone()
         }),
+    }
+}
+
+/// `config` reads `a[3]` in a key as an index into a list and grows the list to it, so a key
+/// such as `a[444444444440]` aborts the process on allocation instead of failing. No key of ours
+/// has brackets: a layer with one is refused, naming it.
+fn refuse_index_keys(file: &str, text: &str) -> Result<(), ConfigError> {
+    fn find(value: &serde_yaml_ng::Value) -> Option<String> {
+        match value {
+            serde_yaml_ng::Value::Mapping(map) => map.iter().find_map(|(key, child)| {
+                let name = match key {
+                    serde_yaml_ng::Value::String(name) => name.clone(),
+                    other => serde_yaml_ng::to_string(other).unwrap_or_default(),
+                };
+                if name.contains(['[', ']']) {
+                    Some(name)
+                } else {
+                    find(child)
+                }
+            }),
+            serde_yaml_ng::Value::Sequence(items) => items.iter().find_map(find),
+            serde_yaml_ng::Value::Tagged(tagged) => find(&tagged.value),
+            _ => None,
+        }
+    }
+    // What this parser cannot read, `config` reports in its own words.
+    let Ok(root) = serde_yaml_ng::from_str::<serde_yaml_ng::Value>(text) else {
+        return Ok(());
+    };
+    match find(&root) {
+        Some(key) => Err(ConfigError::File {
+            file: file.into(),
+            reason: format!(
+                "key `{}` has `[` or `]`, which no configuration key has",
+                key.trim()
+            ),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -285,5 +330,26 @@ mod tests {
         assert!(error.to_string().contains("database.host"));
         assert!(error.to_string().contains("MISSING"));
         assert!(expand("${BROKEN", "k", &env).is_err());
+    }
+
+    #[test]
+    fn a_key_with_an_index_is_refused_not_an_abort() {
+        // Found by the config fuzz target: `config` grew a list to this index and aborted.
+        let source = ConfigSource::Inline {
+            base: "00[0][0][444444444440][00]:\n".into(),
+            env: String::new(),
+        };
+        let error = layered(&source, &HashMap::new()).unwrap_err().to_string();
+        assert!(error.contains("444444444440"), "{error}");
+        let nested = ConfigSource::Inline {
+            base: "a:\n  - b[9]: 1\n".into(),
+            env: String::new(),
+        };
+        assert!(layered(&nested, &HashMap::new()).is_err());
+        let vars = vars(&[("REDLINE__RATE_LIMITS__LOGIN[99999999999]", "1")]);
+        let error = layered(&ConfigSource::Embedded, &vars)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("REDLINE__RATE_LIMITS__LOGIN"), "{error}");
     }
 }
