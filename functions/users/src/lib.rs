@@ -2,8 +2,10 @@
 //! set and never links signing code.
 
 use redline_accounts::accounts::Accounts;
-use redline_accounts::identity::{mask_email, mask_phone};
-use redline_accounts::{account_of, as_attempt, authenticate, revocations};
+use redline_accounts::identity::{mask_email, mask_phone, require_password};
+use redline_accounts::{
+    account_of, account_subject, as_attempt, authenticate, revocations, verify_password,
+};
 use redline_accounts::{AccountState, Verifying};
 use redline_core::config::{Config, ConfigError, Layered};
 use redline_core::error::ApiError;
@@ -13,7 +15,6 @@ use redline_core::init_error::InitError;
 use redline_core::secrets::{Freshness, Reach};
 use redline_core::startup::Configured;
 use redline_core::Area;
-use redline_crypto::password::Verdict;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -86,25 +87,15 @@ pub async fn delete(state: &State, input: &Input<'_>) -> Result<Reply, ApiError>
     let body: DeleteBody = input.body()?;
     let claims = authenticate(state, input.incoming).await?;
     let account = account_of(state, &claims).await?;
-    if body.password.is_empty() {
-        return Err(ApiError::Validation {
-            field: "password",
-            message: "password is required",
-        });
-    }
+    require_password(&body.password)?;
     // A wrong password here counts against the account's lockout like a failed login, so the
     // route is no password oracle.
-    let subject = format!("user:{}", account.id);
-    as_attempt(state, &subject, async {
-        match state
-            .passwords
-            .verify(&body.password, &account.password_hash)
-            .await
-        {
-            Verdict::Mismatch => Err(ApiError::InvalidCredentials),
-            _ => Ok(()),
-        }
-    })
+    let subject = account_subject(&account);
+    as_attempt(
+        state,
+        &subject,
+        verify_password(state, &account, &body.password),
+    )
     .await?;
     // Refresh families go with the row (ON DELETE CASCADE); access tokens fail on lookup, so
     // revoking this one too is belt and braces, and its failure must not turn success into 503.

@@ -65,24 +65,20 @@ export function addRotation(stack: Stack, rotateFunctionArn: string, permission:
   signing.overrideLogicalId('SigningKeysRotation');
   signing.addResourceDependency(permission);
 
-  const database = new CfnRotationSchedule(stack, 'DatabaseRotationSchedule', {
-    secretId: Fn.ref('DatabaseSecret'),
-    rotationLambdaArn: rotateFunctionArn,
-    rotateImmediatelyOnUpdate: false,
-    rotationRules: { automaticallyAfterDays: Token.asNumber(Fn.ref('DatabaseRotationDays')) },
-  });
-  database.overrideLogicalId('DatabaseRotationSchedule');
-  database.cfnOptions.condition = stack.node.findChild('RotateDatabase') as CfnCondition;
-  database.addResourceDependency(permission);
-
-  const app = new CfnRotationSchedule(stack, 'DatabaseAppRotationSchedule', {
-    secretId: Fn.ref('DatabaseAppSecret'),
-    rotationLambdaArn: rotateFunctionArn,
-    rotateImmediatelyOnUpdate: false,
-    rotationRules: { automaticallyAfterDays: Token.asNumber(Fn.ref('DatabaseRotationDays')) },
-  });
-  app.overrideLogicalId('DatabaseAppRotationSchedule');
-  app.cfnOptions.condition = stack.node.findChild('RotateDatabase') as CfnCondition;
-  app.addResourceDependency(permission);
-  app.addResourceDependency(migrations);
+  // Both database logins rotate on one switch and interval; the application's after the
+  // migrations, which create its role.
+  const databaseRotation = (id: string, secret: string) => {
+    const schedule = new CfnRotationSchedule(stack, id, {
+      secretId: Fn.ref(secret),
+      rotationLambdaArn: rotateFunctionArn,
+      rotateImmediatelyOnUpdate: false,
+      rotationRules: { automaticallyAfterDays: Token.asNumber(Fn.ref('DatabaseRotationDays')) },
+    });
+    schedule.overrideLogicalId(id);
+    schedule.cfnOptions.condition = stack.node.findChild('RotateDatabase') as CfnCondition;
+    schedule.addResourceDependency(permission);
+    return schedule;
+  };
+  databaseRotation('DatabaseRotationSchedule', 'DatabaseSecret');
+  databaseRotation('DatabaseAppRotationSchedule', 'DatabaseAppSecret').addResourceDependency(migrations);
 }

@@ -23,6 +23,14 @@ pub fn check_username(username: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// A password a route asks for again: present, whatever it is (the check is the hash's).
+pub fn require_password(password: &str) -> Result<(), ApiError> {
+    if password.is_empty() {
+        return Err(invalid("password", "password is required"));
+    }
+    Ok(())
+}
+
 pub fn check_password(password: &str, username: &str) -> Result<(), ApiError> {
     let length = password.chars().count();
     if !(8..=128).contains(&length) {

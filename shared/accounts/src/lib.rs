@@ -17,6 +17,7 @@ use lockout::{Attempt, Lockout};
 use redline_core::error::ApiError;
 use redline_core::http::request::Incoming;
 use redline_core::metrics::{self, Metric};
+use redline_crypto::password::Verdict;
 use redline_tokens::{Claims, TokenKind};
 
 /// The bearer checks, in the contract's order, up to revocation. The caller then loads the
@@ -85,4 +86,27 @@ pub async fn account_of<K: KeyKind>(
         .find(Lookup::Id(id))
         .await?
         .ok_or(ApiError::TokenInvalid)
+}
+
+/// The lockout subject of an account: its username, e-mail and phone share one counter.
+pub fn account_subject(account: &Account) -> String {
+    format!("user:{}", account.id)
+}
+
+/// The account's own password, asked for again before a sensitive change (deleting the account,
+/// the second factor): `INVALID_CREDENTIALS` when wrong. Run it inside [`as_attempt`], so the
+/// route is no password oracle.
+pub async fn verify_password<K: KeyKind>(
+    state: &AccountState<K>,
+    account: &Account,
+    password: &str,
+) -> Result<(), ApiError> {
+    match state
+        .passwords
+        .verify(password, &account.password_hash)
+        .await
+    {
+        Verdict::Match | Verdict::MatchNeedsRehash => Ok(()),
+        Verdict::Mismatch => Err(ApiError::InvalidCredentials),
+    }
 }

@@ -152,6 +152,12 @@ async fn postgres_down_gives_503_and_recovery_needs_no_restart() {
             "users me",
             TestRequest::get("/api/v1/users/me").bearer(&access),
         ),
+        (
+            "totp disable",
+            TestRequest::post("/api/v1/auth/totp/disable")
+                .bearer(&access)
+                .json(json!({"password": "passw0rd!", "code": "abcd-efgh-jkmn-pqrs"})),
+        ),
     ];
     for (what, request) in requests {
         assert_unavailable(&send(&api, request).await, what);

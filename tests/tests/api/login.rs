@@ -232,13 +232,7 @@ async fn bcrypt_hashes_from_the_go_service_verify_and_are_rehashed() {
     let api = env.api();
     api.register("frank", "passw0rd1", "frank@example.com", None)
         .await;
-    let (client, connection) = env
-        .db
-        .config()
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = env.db.connect().await;
     // A Go-style $2a$ hash of "legacy-passw0rd" (cost 4).
     let legacy = bcrypt::hash("legacy-passw0rd", 4)
         .unwrap()

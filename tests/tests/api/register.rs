@@ -140,13 +140,7 @@ async fn personal_data_is_stored_encrypted_and_indexed_by_keyed_hashes() {
     )
     .await
     .expect(200, "");
-    let (client, connection) = env
-        .db
-        .config()
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = env.db.connect().await;
     let row = client
         .query_one(
             "SELECT password_hash, email_cipher, email_index, phone_cipher FROM users",

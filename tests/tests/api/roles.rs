@@ -12,6 +12,19 @@ use tokio_postgres::error::SqlState;
 const OWNER: &str = "app"; // database_owned_by_app's role: owns the database, may create roles
 const OWNER_PASSWORD: &str = "owner-password-1";
 
+/// A deployment on a database of `cluster` that the owner role owns, migrated as that owner.
+async fn owner_env(cluster: &PgCluster) -> TestEnv {
+    let db = database_owned_by_app(cluster, OWNER_PASSWORD).await;
+    TestEnv::on(
+        db,
+        &[
+            ("DATABASE__USER", OWNER),
+            ("DATABASE__PASSWORD", OWNER_PASSWORD),
+        ],
+    )
+    .await
+}
+
 async fn log_in(
     cluster: &PgCluster,
     dbname: &str,
@@ -34,15 +47,7 @@ async fn log_in(
 #[tokio::test(flavor = "multi_thread")]
 async fn the_api_works_as_the_application_role_which_cannot_drop_alter_or_create() {
     let cluster = PgCluster::start(PgOptions::scram("superpw"));
-    let db = database_owned_by_app(&cluster, OWNER_PASSWORD).await;
-    let env = TestEnv::on(
-        db,
-        &[
-            ("DATABASE__USER", OWNER),
-            ("DATABASE__PASSWORD", OWNER_PASSWORD),
-        ],
-    )
-    .await;
+    let env = owner_env(&cluster).await;
     let app = env.app_config().unwrap().database;
     assert_eq!(app.user, env.db.app_role());
     let dbname = env.db.name();
@@ -111,15 +116,7 @@ async fn the_api_works_as_the_application_role_which_cannot_drop_alter_or_create
 #[tokio::test(flavor = "multi_thread")]
 async fn migrate_creates_the_application_role_once_and_leaves_its_password_alone() {
     let cluster = PgCluster::start(PgOptions::scram("superpw"));
-    let db = database_owned_by_app(&cluster, OWNER_PASSWORD).await;
-    let env = TestEnv::on(
-        db,
-        &[
-            ("DATABASE__USER", OWNER),
-            ("DATABASE__PASSWORD", OWNER_PASSWORD),
-        ],
-    )
-    .await;
+    let env = owner_env(&cluster).await;
     let app = env.app_config().unwrap().database;
     let superuser = cluster.connect_superuser("postgres").await.unwrap();
     // The rotation's job from here on: a new password, which migrating again keeps.

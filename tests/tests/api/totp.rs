@@ -127,13 +127,7 @@ async fn enabling_hands_out_ten_single_use_recovery_codes_stored_hashed() {
     let distinct: std::collections::BTreeSet<_> = codes.iter().collect();
     assert_eq!(distinct.len(), 10);
 
-    let (client, connection) = env
-        .db
-        .config()
-        .connect(tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    tokio::spawn(connection);
+    let client = env.db.connect().await;
     let stored: Vec<Vec<u8>> = client
         .query("SELECT code_hash FROM totp_recovery_codes", &[])
         .await

@@ -44,7 +44,7 @@ pub async fn resolve(
         }
     };
     let subject = match &account {
-        Some(account) => format!("user:{}", account.id),
+        Some(account) => redline_accounts::account_subject(account),
         None => format!("name:{}", hex(&index.index(kind, value))),
     };
     Ok(LoginSubject {

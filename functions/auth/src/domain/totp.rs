@@ -72,10 +72,7 @@ pub async fn verify_once(
 /// 64 bits of the secret's SHA-256: names its step history without revealing it.
 fn fingerprint(secret: &[u8]) -> String {
     let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, secret);
-    digest.as_ref()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    super::login::hex(&digest.as_ref()[..8])
 }
 
 #[cfg(test)]

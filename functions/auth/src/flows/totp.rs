@@ -8,10 +8,10 @@
 use super::State;
 use crate::domain::{recovery, totp};
 use redline_accounts::accounts::{Account, Accounts};
-use redline_accounts::{account_of, as_attempt, authenticate};
+use redline_accounts::identity::require_password;
+use redline_accounts::{account_of, account_subject, as_attempt, authenticate, verify_password};
 use redline_core::error::ApiError;
 use redline_core::http::{Input, Reply};
-use redline_crypto::password::Verdict;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -75,17 +75,6 @@ pub(super) async fn check_second_factor(
     }
 }
 
-async fn check_password(state: &State, account: &Account, password: &str) -> Result<(), ApiError> {
-    match state
-        .passwords
-        .verify(password, &account.password_hash)
-        .await
-    {
-        Verdict::Match | Verdict::MatchNeedsRehash => Ok(()),
-        Verdict::Mismatch => Err(ApiError::InvalidCredentials),
-    }
-}
-
 /// The password (and, when the account has a second factor, that factor) as one lockout
 /// attempt on the account.
 async fn step_up(
@@ -94,25 +83,15 @@ async fn step_up(
     password: &str,
     offered: SecondFactor<'_>,
 ) -> Result<(), ApiError> {
-    let subject = format!("user:{}", account.id);
+    let subject = account_subject(account);
     let check = async {
-        check_password(state, account, password).await?;
+        verify_password(state, account, password).await?;
         if account.totp_enabled {
             check_second_factor(state, account, offered).await?;
         }
         Ok(())
     };
     as_attempt(state, &subject, check).await
-}
-
-fn require_password(password: &str) -> Result<(), ApiError> {
-    if password.is_empty() {
-        return Err(ApiError::Validation {
-            field: "password",
-            message: "password is required",
-        });
-    }
-    Ok(())
 }
 
 #[derive(Deserialize, Default)]

@@ -101,7 +101,13 @@ fn check_password_floor(password: &PasswordConfig) -> Result<(), ConfigError> {
     Ok(())
 }
 
-fn shipped_password() -> PasswordConfig {
+/// Parsed once per process: every secrets refresh validates the configuration again.
+fn shipped_password() -> &'static PasswordConfig {
+    static SHIPPED: std::sync::OnceLock<PasswordConfig> = std::sync::OnceLock::new();
+    SHIPPED.get_or_init(parse_shipped_password)
+}
+
+fn parse_shipped_password() -> PasswordConfig {
     let layer = config::Config::builder()
         .add_source(config::File::from_str(
             embedded_file("config.yaml").expect("config.yaml is embedded"),

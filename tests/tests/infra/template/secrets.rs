@@ -78,16 +78,7 @@ fn every_secret_is_generated_and_none_is_written_in_the_template() {
         let length = generate["PasswordLength"].as_u64();
         match id {
             "DatabaseSecret" => {
-                assert_eq!(key, Some("password"), "{id} GenerateStringKey");
-                assert_eq!(length, Some(32), "{id} PasswordLength");
-                assert_eq!(
-                    alphabet(generate),
-                    ('0'..='9')
-                        .chain('a'..='z')
-                        .chain('A'..='Z')
-                        .collect::<BTreeSet<_>>(),
-                    "{id}: letters and digits (no punctuation to quote in a connection string)"
-                );
+                assert_database_password(id, key, length, alphabet(generate));
                 let (condition, with_master, without) =
                     if_branches(&generate["SecretStringTemplate"])
                         .expect("DatabaseSecret's template is !If [HasDatabaseMasterSecret, ...]");
@@ -143,16 +134,7 @@ fn every_secret_is_generated_and_none_is_written_in_the_template() {
                 );
             }
             "DatabaseAppSecret" => {
-                assert_eq!(key, Some("password"), "{id} GenerateStringKey");
-                assert_eq!(length, Some(32), "{id} PasswordLength");
-                assert_eq!(
-                    alphabet(generate),
-                    ('0'..='9')
-                        .chain('a'..='z')
-                        .chain('A'..='Z')
-                        .collect::<BTreeSet<_>>(),
-                    "{id}: letters and digits"
-                );
+                assert_database_password(id, key, length, alphabet(generate));
                 // Alternating users, with the owner's login as master.
                 let text = sub_text(&generate["SecretStringTemplate"])
                     .expect("DatabaseAppSecret's template is a !Sub");
@@ -619,5 +601,25 @@ fn rotation_schedules_invoke_the_rotation_function_with_secrets_managers_permiss
     assert!(
         min_days * 86_400 > refresh_ttl,
         "SigningKeyRotationDays may go below the refresh-token lifetime ({refresh_ttl} s)"
+    );
+}
+
+/// A database login's generated password: 32 letters and digits (no punctuation to quote in a
+/// connection string), under the key the rotation function reads.
+fn assert_database_password(
+    id: &str,
+    key: Option<&str>,
+    length: Option<u64>,
+    alphabet: BTreeSet<char>,
+) {
+    assert_eq!(key, Some("password"), "{id} GenerateStringKey");
+    assert_eq!(length, Some(32), "{id} PasswordLength");
+    assert_eq!(
+        alphabet,
+        ('0'..='9')
+            .chain('a'..='z')
+            .chain('A'..='Z')
+            .collect::<BTreeSet<_>>(),
+        "{id}: letters and digits (no punctuation to quote in a connection string)"
     );
 }
